@@ -1,0 +1,1 @@
+"""Analysis of results: endpoints (NCA-style exposure metrics, changes, rates)."""

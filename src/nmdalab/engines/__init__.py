@@ -1,0 +1,1 @@
+"""Engines: integrate a compiled model for a set of patients and dosing events."""

@@ -1,0 +1,25 @@
+"""Which submodels make up the default model, by layer."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from .core import Model, compose
+from .pk import enantiomer_pk, pk_totals
+
+#: layers available in this version, in dependency order
+LAYERS = ("pk",)
+
+
+def _layer_submodels(layer: str):
+    if layer == "pk":
+        return [enantiomer_pk("s"), enantiomer_pk("r"), pk_totals()]
+    raise ValueError(f"unknown layer {layer!r}; available: {', '.join(LAYERS)}")
+
+
+@lru_cache(maxsize=8)
+def default_model(layers: tuple[str, ...] | None = None) -> Model:
+    """Compose the default model from ``layers`` (all available layers when None)."""
+    layers = LAYERS if layers is None else tuple(layers)
+    subs = [s for layer in layers for s in _layer_submodels(layer)]
+    return compose(*subs)

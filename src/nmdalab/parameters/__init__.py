@@ -1,0 +1,187 @@
+"""Parameter sets as data.
+
+Each YAML file in this folder is a parameter set: for every parameter its value, unit, source
+(citation + DOI, ``derived: ...``, ``calibrated: ...`` or ``assumed: ...``), evidence grade,
+inter-individual variability and allometric exponent.  A key ``pk_*.x`` applies to both
+enantiomer submodels (``pk_s.x`` and ``pk_r.x``).
+
+:func:`load` returns a :class:`ParameterSet`; :meth:`ParameterSet.overlay` applies a product set
+(e.g. esketamine) on top of the species set.  :meth:`ParameterSet.bind` checks the set against a
+model (every model parameter present, units of the right dimension) and returns the typical
+values converted to the model's internal units.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, replace
+from importlib import resources
+
+import numpy as np
+import yaml
+
+from ..errors import ParameterError
+from ..units import convert
+
+GRADES = ("A", "B", "C", "D")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One model parameter with its provenance."""
+
+    name: str
+    value: float
+    unit: str
+    source: str
+    grade: str
+    iiv: float = 0.0  # omega: SD of the random effect on the log (or logit) scale
+    iiv_kind: str = "lognormal"  # lognormal | logit
+    allometry: float = 0.0  # exponent on (weight / reference weight)
+    description: str = ""
+    origin: str = ""  # parameter-set file it came from
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class ParameterSet:
+    """A named collection of :class:`Parameter`."""
+
+    def __init__(self, name: str, parameters: dict[str, Parameter], meta: dict | None = None):
+        self.name = name
+        self.parameters = dict(parameters)
+        self.meta = meta or {}
+
+    def __getitem__(self, name: str) -> Parameter:
+        return self.parameters[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.parameters
+
+    def __iter__(self):
+        return iter(self.parameters.values())
+
+    def __len__(self) -> int:
+        return len(self.parameters)
+
+    def overlay(self, other: ParameterSet) -> ParameterSet:
+        """A new set: ``self`` with every parameter in ``other`` replacing its namesake."""
+        merged = dict(self.parameters)
+        merged.update(other.parameters)
+        return ParameterSet(f"{self.name}+{other.name}", merged, {**self.meta, "overlays": [*self.meta.get("overlays", []), other.name]})
+
+    def with_values(self, **values: float) -> ParameterSet:
+        """A copy with some typical values replaced (keys use ``__`` for ``.``)."""
+        merged = dict(self.parameters)
+        for k, v in values.items():
+            name = k.replace("__", ".")
+            if name not in merged:
+                raise ParameterError(f"no parameter '{name}' in set {self.name}")
+            merged[name] = replace(merged[name], value=float(v), source=f"user override (was {merged[name].value})")
+        return ParameterSet(self.name, merged, self.meta)
+
+    def bind(self, model) -> BoundParameters:
+        """Check against ``model`` and convert typical values to the model's units."""
+        values, omega, kinds, allo = [], [], [], []
+        missing = [p.name for p in model.parameters if p.name not in self.parameters]
+        if missing:
+            raise ParameterError(f"parameter set {self.name} lacks {', '.join(missing)}")
+        for spec in model.parameters:
+            par = self.parameters[spec.name]
+            values.append(convert(par.value, par.unit, spec.unit, field=spec.name))
+            omega.append(par.iiv)
+            kinds.append(par.iiv_kind)
+            allo.append(par.allometry)
+        ref = self.meta.get("reference_weight", {"value": 70, "unit": "kg"})
+        return BoundParameters(
+            names=[p.name for p in model.parameters],
+            typical=np.array(values),
+            omega=np.array(omega),
+            logit=np.array([k == "logit" for k in kinds]),
+            allometry=np.array(allo),
+            reference_weight=convert(ref["value"], ref["unit"], "kg"),
+            source=self,
+        )
+
+    def hash(self) -> str:
+        blob = json.dumps({k: asdict(v) for k, v in sorted(self.parameters.items())}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def citations(self) -> list[str]:
+        """The distinct sources behind this set (for reports and provenance)."""
+        return sorted({p.source for p in self.parameters.values()})
+
+
+@dataclass
+class BoundParameters:
+    """Typical values in model units, aligned with ``model.parameters``, and their variability."""
+
+    names: list[str]
+    typical: np.ndarray
+    omega: np.ndarray
+    logit: np.ndarray
+    allometry: np.ndarray
+    reference_weight: float
+    source: ParameterSet
+
+    def individual(self, weight_kg: float, eta: np.ndarray) -> np.ndarray:
+        """Individual values: ``typical * (weight/ref)^allometry`` with random effects ``eta``.
+
+        Log-normal parameters: ``theta_i = theta * exp(eta)``; logit-normal fractions:
+        ``logit(theta_i) = logit(theta) + eta`` (NONMEM conventions).
+        """
+        value = self.typical * (weight_kg / self.reference_weight) ** self.allometry
+        out = value * np.exp(np.where(self.logit, 0.0, eta))
+        if self.logit.any():
+            th = np.clip(value[self.logit], 1e-12, 1 - 1e-12)
+            lg = np.log(th / (1 - th)) + eta[self.logit]
+            out[self.logit] = 1.0 / (1.0 + np.exp(-lg))
+        return out
+
+    def index(self, name: str) -> int:
+        return self.names.index(name)
+
+
+def _expand(key: str) -> list[str]:
+    if key.startswith("pk_*."):
+        return [f"pk_{e}." + key[5:] for e in ("s", "r")]
+    return [key]
+
+
+def load(name: str) -> ParameterSet:
+    """Load a bundled parameter set by name (``human``, ``esketamine``, ``rodent``) or a path."""
+    if name.endswith((".yaml", ".yml")):
+        with open(name) as fh:
+            raw = yaml.safe_load(fh)
+        origin = name
+    else:
+        try:
+            text = resources.files(__package__).joinpath(f"{name}.yaml").read_text()
+        except FileNotFoundError:
+            raise ParameterError(f"no bundled parameter set '{name}'") from None
+        raw = yaml.safe_load(text)
+        origin = f"{name}.yaml"
+    meta = raw.pop("meta", {}) or {}
+    params: dict[str, Parameter] = {}
+    for key, entry in raw.items():
+        for field in ("value", "unit", "source", "grade"):
+            if field not in entry:
+                raise ParameterError(f"{origin}: parameter '{key}' lacks '{field}'")
+        if entry["grade"] not in GRADES:
+            raise ParameterError(f"{origin}: parameter '{key}' has grade {entry['grade']!r}; allowed {GRADES}")
+        for full in _expand(key):
+            params[full] = Parameter(
+                name=full,
+                value=float(entry["value"]),
+                unit=str(entry["unit"]),
+                source=str(entry["source"]),
+                grade=str(entry["grade"]),
+                iiv=float(entry.get("iiv", 0.0)),
+                iiv_kind=str(entry.get("iiv_kind", "lognormal")),
+                allometry=float(entry.get("allometry", 0.0)),
+                description=str(entry.get("description", "")),
+                origin=origin,
+            )
+    return ParameterSet(meta.get("name", name), params, meta)
