@@ -28,9 +28,21 @@ class Patient:
     weight_kg: float
     age_years: float
     eta: np.ndarray  # random effects, aligned with the model's parameters
+    serum_mg_mM: float | None = None
+
+    @property
+    def covariates(self) -> dict[str, float | None]:
+        return {"weight": self.weight_kg, "age": self.age_years, "serum_mg": self.serum_mg_mM}
 
     def parameters(self, bound: BoundParameters) -> np.ndarray:
-        return bound.individual(self.weight_kg, self.eta)
+        """Individual parameter values; a model parameter ``covariate.<name>`` (e.g.
+        ``covariate.serum_mg``) takes this patient's covariate value when the scenario sets it."""
+        p = bound.individual(self.weight_kg, self.eta)
+        for name, value in self.covariates.items():
+            key = f"covariate.{name}"
+            if value is not None and key in bound.names:
+                p[bound.index(key)] = value
+        return p
 
 
 def _dist(value, unit: str, default: float):
@@ -54,17 +66,24 @@ def _truncated_normal(rng: np.random.Generator, mean: float, sd: float, lower: f
 
 
 def sample(arm: str, arm_index: int, n: int, seed: int, variability: bool, weight, age,
-           default_weight: float, n_params: int, omega: np.ndarray) -> list[Patient]:
-    """Draw ``n`` patients of one arm (one typical patient when ``variability`` is false)."""
+           default_weight: float, n_params: int, omega: np.ndarray, serum_mg=None) -> list[Patient]:
+    """Draw ``n`` patients of one arm (one typical patient when ``variability`` is false).
+
+    Draw order per patient (fixed, so results never depend on chunking): weight, age, serum Mg,
+    then the random effects of every model parameter.
+    """
     w_mean, w_sd = _dist(weight, "kg", default_weight)
     a_mean, a_sd = _dist(age, "year", 40.0)
+    mg_mean, mg_sd = _dist(serum_mg, "mM", np.nan)
+    mg_typ = None if serum_mg is None else mg_mean
     if not variability:
-        return [Patient(arm, 0, w_mean, a_mean, np.zeros(n_params))]
+        return [Patient(arm, 0, w_mean, a_mean, np.zeros(n_params), mg_typ)]
     out = []
     for i in range(n):
         rng = np.random.default_rng([seed, arm_index, i])
         w = _truncated_normal(rng, w_mean, w_sd, lower=0.2 * w_mean)
         a = _truncated_normal(rng, a_mean, a_sd, lower=0.0)
+        mg = _truncated_normal(rng, mg_mean, mg_sd, lower=0.1) if serum_mg is not None else None
         eta = rng.standard_normal(n_params) * omega
-        out.append(Patient(arm, i, w, a, eta))
+        out.append(Patient(arm, i, w, a, eta, mg))
     return out

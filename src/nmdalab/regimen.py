@@ -43,6 +43,11 @@ class Drug:
     route_inputs: Callable | None = None
     product_set: str | None = None
     amount_per_mmol: float = 1000.0  # amount unit per mmol (umol: 1000)
+    #: routes this drug can be given by (None: every route of the species)
+    routes: tuple[str, ...] | None = None
+    #: largest accepted dose in mg/kg by species (None: the species default in scenario.py)
+    max_mg_per_kg: dict[str, float] | None = None
+    description: str = ""
 
 
 #: the drugs a regimen can name; layers register more (``register_drug``)
@@ -53,10 +58,13 @@ def register_drug(drug: Drug) -> None:
     DRUGS[drug.name] = drug
 
 
-register_drug(Drug("ketamine", {"pk_s": 0.5, "pk_r": 0.5}, "mw.ketamine", route_inputs))  # racemic
-register_drug(Drug("esketamine", {"pk_s": 1.0}, "mw.ketamine", route_inputs, product_set="esketamine"))
-register_drug(Drug("arketamine", {"pk_r": 1.0}, "mw.ketamine", route_inputs))
-register_drug(Drug("placebo", {}))
+register_drug(Drug("ketamine", {"pk_s": 0.5, "pk_r": 0.5}, "mw.ketamine", route_inputs,
+                   description="racemic ketamine (half S, half R); dose as base"))
+register_drug(Drug("esketamine", {"pk_s": 1.0}, "mw.ketamine", route_inputs, product_set="esketamine",
+                   description="S-ketamine as its own product (Perez-Ruixo 2021 PK); intranasal 28 mg per device"))
+register_drug(Drug("arketamine", {"pk_r": 1.0}, "mw.ketamine", route_inputs,
+                   description="R-ketamine (racemic disposition parameters: no published arketamine popPK)"))
+register_drug(Drug("placebo", {}, description="inactive comparator (saline); no dose needed"))
 
 
 @dataclass(frozen=True)

@@ -290,6 +290,8 @@ def _dose(item: DoseItem, where: str, species: str, weight_kg: float, duration_h
     if item.route is None:
         if item.drug != "placebo":
             raise ScenarioError(f"{where}.route: missing; allowed for {species}: {', '.join(routes)}")
+    elif DRUGS[item.drug].routes is not None and item.route in routes and item.route not in DRUGS[item.drug].routes:
+        raise ScenarioError(f"{where}.route: {item.drug} cannot be given {item.route!r}; allowed: {', '.join(DRUGS[item.drug].routes)}")
     elif item.route not in routes:
         other = [s for s, r in ROUTES.items() if item.route in r]
         extra = f" ('{item.route}' is a route for {', '.join(other)})" if other else did_you_mean(item.route, routes)
@@ -311,7 +313,7 @@ def _dose(item: DoseItem, where: str, species: str, weight_kg: float, duration_h
         mg_per_kg = amount if per_kg else amount / weight_kg
         if amount <= 0:
             raise ScenarioError(f"{where}.dose: {item.dose!r} must be positive")
-        limit = MAX_DOSE_MG_PER_KG[species]
+        limit = (DRUGS[item.drug].max_mg_per_kg or MAX_DOSE_MG_PER_KG).get(species, MAX_DOSE_MG_PER_KG[species])
         if mg_per_kg > limit:
             raise ScenarioError(f"{where}.dose: {item.dose!r} is {mg_per_kg:.3g} mg/kg, above the {limit:g} mg/kg accepted for {species}")
     # duration

@@ -89,12 +89,13 @@ def simulate(
         param_meta[arm] = {"set": ps.name, "hash": ps.hash()}
         default_w = DEFAULT_WEIGHT_KG[sc.species]
         patients = population.sample(arm, a, n, pop.seed, pop.variability, pop.weight, pop.age,
-                                     default_w, len(bound.names), bound.omega)
+                                     default_w, len(bound.names), bound.omega, pop.serum_mg)
         for pat in patients:
             p = pat.parameters(bound)
             values = dict(zip(bound.names, p))
             ev = merge([dose_events(d, pat.weight_kg, values, model.state_index) for d in doses if d.drug != "placebo"])
-            cov_rows.append({"arm": arm, "patient": pat.index, "weight_kg": pat.weight_kg, "age_years": pat.age_years})
+            cov_rows.append({"arm": arm, "patient": pat.index, "weight_kg": pat.weight_kg, "age_years": pat.age_years,
+                             "serum_mg_mM": pat.serum_mg_mM})
             try:
                 y = integrate_patient(cm, p, ev, times, sc)
             except SolverError as exc:

@@ -37,7 +37,7 @@ def integrate(
     """
     n = cm.n_states
     t_end = float(times[-1])
-    y = np.array([s.initial for s in cm.model.states], dtype=float) if y0 is None else np.array(y0, dtype=float)
+    y = np.array(cm.initial(p), dtype=float) if y0 is None else np.array(y0, dtype=float)
     out = np.empty((n, len(times)))
     bps = events.breakpoints(t_end)
     kw = {"method": method, "rtol": rtol, "atol": atol}

@@ -47,7 +47,8 @@ class State:
     name: str
     unit: str
     description: str
-    initial: float = 0.0
+    #: a number, or a SymPy expression of parameters (e.g. a steady state)
+    initial: object = 0.0
     #: True when the state is an amount that counts in the mass balance
     amount: bool = False
     #: which conserved quantity it belongs to (e.g. ``ketamine``); None for non-amounts
@@ -92,6 +93,8 @@ class Submodel:
     states: dict[str, State] = field(default_factory=dict)
     parameters: dict[str, ParameterSpec] = field(default_factory=dict)
     inputs: dict[str, str] = field(default_factory=dict)  # address -> unit
+    #: value used for an input when no submodel in the composition provides it
+    input_defaults: dict[str, float] = field(default_factory=dict)
     outputs: dict[str, Output] = field(default_factory=dict)
     rates: dict[str, sp.Expr] = field(default_factory=dict)
     symbols: dict[str, sp.Symbol] = field(default_factory=dict)
@@ -108,14 +111,14 @@ class Submodel:
         name: str,
         unit: str,
         description: str,
-        initial: float = 0.0,
+        initial=0.0,
         amount: bool = False,
         balance: str | None = None,
     ) -> sp.Symbol:
         full = f"{self.name}.{name}"
         if full in self.states:
             raise ModelError(f"{self.name}: state '{name}' declared twice")
-        self.states[full] = State(full, unit, description, initial, amount, balance)
+        self.states[full] = State(full, unit, description, sp.sympify(initial), amount, balance)
         return self._symbol(full)
 
     def parameter(self, name: str, unit: str, description: str = "") -> sp.Symbol:
@@ -124,9 +127,16 @@ class Submodel:
         self.parameters[full] = ParameterSpec(full, unit, description)
         return self._symbol(full)
 
-    def input(self, address: str, unit: str) -> sp.Symbol:
-        """Declare an interface variable provided by another submodel."""
+    def input(self, address: str, unit: str, default: float | None = None) -> sp.Symbol:
+        """Declare an interface variable provided by another submodel.
+
+        With ``default``, the input is optional: when no submodel in the composition provides
+        it, the constant ``default`` is used (e.g. a stress-driven Mg loss factor of 1 when the
+        HPA layer is not composed).
+        """
         self.inputs[address] = unit
+        if default is not None:
+            self.input_defaults[address] = float(default)
         return self._symbol(address)
 
     def output(self, address: str, expr, unit: str, description: str, public: bool = True) -> None:
@@ -183,7 +193,7 @@ class Model:
         """A hash of the equations (states, rates, outputs), stable across runs."""
         h = hashlib.sha256()
         for s, r in zip(self.states, self.rates):
-            h.update(f"{s.name}[{s.unit}]={sp.srepr(r)};".encode())
+            h.update(f"{s.name}[{s.unit}]({sp.srepr(s.initial)})={sp.srepr(r)};".encode())
         for o in self.outputs:
             h.update(f"{o.name}[{o.unit}]={sp.srepr(o.expr)};".encode())
         return h.hexdigest()[:16]
@@ -218,6 +228,9 @@ def compose(*submodels: Submodel) -> Model:
     subs: dict[sp.Symbol, sp.Expr] = {}
     for m in submodels:
         for address, unit in m.inputs.items():
+            if address not in outputs and address in m.input_defaults:
+                subs[sp.Symbol(_safe(address), real=True)] = sp.Float(m.input_defaults[address])
+                continue
             if address not in outputs:
                 have = ", ".join(sorted(outputs))
                 raise ModelError(f"{m.name} needs input '{address}' but no submodel provides it (have: {have})")
@@ -255,6 +268,10 @@ def compose(*submodels: Submodel) -> Model:
         unknown = r.free_symbols - known
         if unknown:
             raise ModelError(f"rate of {s.name} uses undeclared symbols {sorted(map(str, unknown))}")
+    for s in states:
+        unknown = s.initial.free_symbols - set(par_syms)
+        if unknown:
+            raise ModelError(f"initial value of {s.name} uses symbols that are not parameters: {sorted(map(str, unknown))}")
     for o in outs:
         unknown = o.expr.free_symbols - known
         if unknown:
@@ -289,7 +306,7 @@ def _generate(
     """Source of ``def fname(args)`` computing ``exprs`` into ``targets`` with CSE."""
     printer = _Printer()
     lines = [f"def {fname}({args}):"]
-    for i, s in enumerate(model.state_symbols):
+    for i, s in enumerate(model.state_symbols if "y" in args.split(", ") else []):
         lines.append(f"    {s.name} = y[{i}]")
     for i, s in enumerate(model.parameter_symbols):
         lines.append(f"    {s.name} = p[{i}]")
@@ -354,18 +371,28 @@ class CompiledModel:
             f"    out = np.zeros(({no},) + np.shape(y)[1:])\n    t = 0.0",
             "out",
         )
+        self.source_initial = _generate(
+            "initial",
+            model,
+            [s.initial for s in model.states],
+            [f"out[{i}]" for i in range(n)],
+            "p",
+            f"    out = np.zeros(({n},) + np.shape(p)[1:])",
+            "out",
+        )
         # out starts as the input rates u: the rate expressions are added to it
         self.source_rhs = _as_increment(self.source_rhs)
         namespace: dict = {"np": np}
-        exec(compile(self.source_rhs + self.source_jac + self.source_outputs, f"<nmdalab {model.hash()}>", "exec"), namespace)
+        exec(compile(self.source_rhs + self.source_jac + self.source_outputs + self.source_initial, f"<nmdalab {model.hash()}>", "exec"), namespace)
         self.rhs: Callable = namespace["rhs"]
         self.jac: Callable = namespace["jac"]
         self.outputs: Callable = namespace["outputs"]
+        self.initial: Callable = namespace["initial"]
 
     @property
     def source(self) -> str:
         """The generated Python source (inspectable; the same code every engine runs)."""
-        return self.source_rhs + "\n" + self.source_jac + "\n" + self.source_outputs
+        return "\n".join([self.source_rhs, self.source_jac, self.source_outputs, self.source_initial])
 
 
 def _as_increment(src: str) -> str:

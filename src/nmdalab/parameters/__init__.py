@@ -151,7 +151,27 @@ def _expand(key: str) -> list[str]:
 
 
 def load(name: str) -> ParameterSet:
-    """Load a bundled parameter set by name (``human``, ``esketamine``, ``rodent``) or a path."""
+    """Load a bundled parameter set by name (``human``, ``esketamine``, ``rodent``) or a path.
+
+    A bundled set ``NAME`` is ``NAME.yaml`` merged with every layer file ``NAME-<layer>.yaml``
+    (``human-nmda.yaml``, ``human-hpa.yaml`` ...), so each layer keeps its parameters in its own
+    file.  A parameter defined in two files is an error.
+    """
+    if not name.endswith((".yaml", ".yml")):
+        base = _load_one(name)
+        folder = resources.files(__package__)
+        for f in sorted(folder.iterdir(), key=lambda p: p.name):
+            if f.name.startswith(f"{name}-") and f.name.endswith(".yaml"):
+                layer = _load_one(f.name[:-5])
+                dup = set(layer.parameters) & set(base.parameters)
+                if dup:
+                    raise ParameterError(f"{f.name} redefines {', '.join(sorted(dup))} already in {name}")
+                base.parameters.update(layer.parameters)
+        return base
+    return _load_one(name)
+
+
+def _load_one(name: str) -> ParameterSet:
     if name.endswith((".yaml", ".yml")):
         with open(name) as fh:
             raw = yaml.safe_load(fh)
