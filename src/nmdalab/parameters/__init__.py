@@ -109,9 +109,10 @@ class ParameterSet:
         blob = json.dumps({k: asdict(v) for k, v in sorted(self.parameters.items())}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
-    def citations(self) -> list[str]:
-        """The distinct sources behind this set (for reports and provenance)."""
-        return sorted({p.source for p in self.parameters.values()})
+    def citations(self, model=None) -> list[str]:
+        """The distinct sources behind this set, or behind the parameters ``model`` uses."""
+        names = self.parameters if model is None else [p.name for p in model.parameters if p.name in self.parameters]
+        return sorted({self.parameters[n].source for n in names})
 
 
 @dataclass

@@ -1,0 +1,36 @@
+# nmdalab: two commands to a result.
+#   make demo   - create .venv, install, run the default scenario, write a report
+#   make test   - create .venv with the test extras, run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+PIP     = $(BIN)/python -m pip
+
+.PHONY: demo test validate bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/nmdalab run --out results/demo
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+validate: $(VENV)/.installed
+	$(BIN)/nmdalab validate --out results/validation
+
+lint: $(VENV)/.installed-test
+	$(BIN)/python -m ruff check src tests
+
+clean:
+	rm -rf results build dist src/*.egg-info .pytest_cache

@@ -1,0 +1,1 @@
+"""Validation: published data as cases, a runner and a scorecard (``nmdalab validate``)."""
