@@ -277,7 +277,8 @@ table{{border-collapse:collapse;font-size:0.85em}}td,th{{border:1px solid #ccc;p
 <h2>Details</h2>{''.join(blocks)}</body></html>"""
 
 
-def run(case_id=None, layer=None, quick=False, out: Path | None = None, stream=sys.stdout) -> list[Outcome]:
+def run(case_id=None, layer=None, quick=False, out: Path | None = None, stream=None) -> list[Outcome]:
+    stream = stream or sys.stdout
     cases = load_cases(case_id, layer, quick)
     outcomes = []
     tty = stream.isatty()
