@@ -43,6 +43,7 @@ def test_endpoint_arithmetic_against_hand_values():
     np.testing.assert_allclose(per_patient("auc", t, v, window=(0.5, 3.0)), [0.75 + 1.5 + 0.75, 0.375 + 2 + 2.5])
     np.testing.assert_allclose(per_patient("value_at", t, v, at=3.0), [0.5, 2.0])
     np.testing.assert_allclose(per_patient("mean_change", t, v, at=2.0), [1.0, 3.0])
+    assert np.isnan(per_patient("tmax", t, np.zeros((1, 4)))[0])  # no peak, no time of peak
     s = summarise(np.array([1.0, 2.0, 3.0]), "u")
     assert s["value"] == 2.0 and s["unit"] == "u" and s["ci95"] == pytest.approx([1.05, 2.95])
 

@@ -40,10 +40,17 @@ class _Progress:
 
     def __call__(self, done: int, total: int) -> None:
         now = time.perf_counter()
-        if total < 20 or (now - self.last < 0.2 and done < total):
+        tty = self.stream.isatty()
+        # a bar redrawn in place on a terminal; in a log, a line every 10 s for long runs only
+        if total < 20 or (now - self.last < (0.2 if tty else 10.0) and done < total):
+            return
+        if not tty and now - self.t0 < 10.0:
             return
         self.last = now
         rate = done / max(now - self.t0, 1e-9)
+        if not tty:
+            self.stream.write(f"{self.label}: {done}/{total} patients, {rate:.0f}/s\n")
+            return
         width = 30
         fill = int(width * done / total)
         self.stream.write(f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} patients, {rate:.0f}/s")

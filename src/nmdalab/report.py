@@ -56,7 +56,7 @@ def plot_population(res: Results, variable: str, path: Path | None = None):
             lo, hi = np.nanpercentile(v, [5, 95], axis=0)
             ax.fill_between(t * scale, lo, hi, alpha=0.25, color=line.get_color(), label=f"{arm} 90% band")
     ax.set_xlabel(f"time [{tunit}]")
-    ax.set_ylabel(f"{variable} [{res.units.get(variable, '')}]")
+    ax.set_ylabel(f"{_description(variable)} [{res.units.get(variable, '')}]", fontsize=9)
     ax.set_title(variable)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -68,6 +68,16 @@ def plot_population(res: Results, variable: str, path: Path | None = None):
     if path is not None:
         Path(path).write_bytes(data)
     return data
+
+
+def _description(variable: str) -> str:
+    """Display name of a model output ('plasma ketamine (S + R)'), or the variable itself."""
+    from .model.core import Model
+
+    for o in Model.default().outputs:
+        if o.name == variable:
+            return o.description[:1].upper() + o.description[1:]
+    return variable
 
 
 def write_outputs(res: Results, out_dir: Path, plots: bool = True) -> dict[str, Path]:

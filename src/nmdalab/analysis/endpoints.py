@@ -68,7 +68,9 @@ def per_patient(kind: str, time: np.ndarray, values: np.ndarray, at: float | Non
         if kind == "cmax":
             return np.nanmax(v, axis=1)
         if kind == "tmax":
-            return t[np.nanargmax(v, axis=1)]
+            # undefined (NaN) for a curve that never leaves zero, e.g. a placebo arm
+            tm = t[np.nanargmax(v, axis=1)]
+            return np.where(np.nanmax(v, axis=1) > 0, tm, np.nan)
         return np.trapezoid(v, t, axis=1)
     if kind == "value_at":
         return _interp(time, values, at)
