@@ -63,7 +63,7 @@ def integrate(
         t_eval = t_eval[t_eval > t0]
         if len(t_eval) == 0 or t_eval[-1] < t1:
             t_eval = np.append(t_eval, t1)
-        sol = solve_ivp(lambda tt, yy: cm.rhs(tt, yy, p, u), (t0, t1), y, t_eval=t_eval, **kw)
+        sol = solve_ivp(lambda tt, yy, u=u: cm.rhs(tt, yy, p, u), (t0, t1), y, t_eval=t_eval, **kw)
         if sol.status != 0 or not np.all(np.isfinite(sol.y)):
             tf = float(sol.t[-1]) if len(sol.t) else t0
             state = {s.name: float(v) for s, v in zip(cm.model.states, sol.y[:, -1] if sol.y.size else y)}

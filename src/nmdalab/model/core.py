@@ -21,8 +21,8 @@ concentration uM, magnesium mM, voltage mV.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import sympy as sp
