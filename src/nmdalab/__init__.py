@@ -12,8 +12,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from . import nmda
 from .errors import ModelError, NmdalabError, ParameterError, ScenarioError, SolverError, UnitError
 from .examples import example_path, examples
+from .model import registry as _registry  # noqa: F401  (registers the layers' drugs)
 from .model.core import Model
 from .parameters import ParameterSet
 from .parameters import load as load_parameters
@@ -37,5 +39,6 @@ __all__ = [
     "examples",
     "load_parameters",
     "load_scenario",
+    "nmda",
     "simulate",
 ]
