@@ -5,15 +5,21 @@ from __future__ import annotations
 from functools import lru_cache
 
 from .core import Model, compose
+from .magnesium import magnesium_layer  # also registers magnesium_sulfate, magnesium_oral
+from .nmda import nmda_layer
 from .pk import enantiomer_pk, pk_totals
 
 #: layers available in this version, in dependency order
-LAYERS = ("pk",)
+LAYERS = ("pk", "magnesium", "nmda")
 
 
 def _layer_submodels(layer: str):
     if layer == "pk":
         return [enantiomer_pk("s"), enantiomer_pk("r"), pk_totals()]
+    if layer == "magnesium":
+        return [magnesium_layer()]
+    if layer == "nmda":  # needs pk (brain drug) and magnesium (csf.mg_ionised)
+        return [nmda_layer()]
     raise ValueError(f"unknown layer {layer!r}; available: {', '.join(LAYERS)}")
 
 
