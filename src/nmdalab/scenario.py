@@ -49,6 +49,8 @@ class PopulationSpec(_Strict):
     age: Union[Quantity, DistSpec, None] = None
     diagnosis: str = "trd"
     serum_mg: Union[Quantity, DistSpec, None] = None
+    #: chronic stress level 0-1 present throughout the run (HPA layer; nmdalab.model.hpa)
+    chronic_stress: float | None = None
 
 
 class DoseItem(_Strict):
@@ -65,8 +67,18 @@ class DoseItem(_Strict):
     time: Quantity | None = None
 
 
+class StressorItem(_Strict):
+    """A stressor (HPA layer): ``{kind: acute, at: 182 h, duration: 15 min}``."""
+
+    kind: str
+    at: Union[Quantity, list[Quantity], None] = None
+    duration: Quantity | None = None
+    intensity: float = 1.0
+
+
 class ArmSpec(_Strict):
     regimen: list[DoseItem] = Field(default_factory=list)
+    stressors: list[StressorItem] = Field(default_factory=list)
 
 
 class EndpointSpec(_Strict):
@@ -114,6 +126,7 @@ class Scenario:
         self.duration_h = units.to(spec.duration, "h", "duration")
         self.output_interval_h = units.to(spec.output_interval, "h", "output_interval")
         self.arms: dict[str, list[DoseSpec]] = {}
+        self.stressors: dict = {}  # arm -> list of nmdalab.model.hpa.StressorSpec
         self.endpoints = spec.endpoints
         self.population = spec.population
         self.solver = spec.solver
@@ -188,7 +201,7 @@ def _allowed_fields(loc) -> list[str]:
         if model is ScenarioSpec and part == "arms":
             model, i = ArmSpec, i + 2  # skip the arm's name
             continue
-        model = {"population": PopulationSpec, "regimen": DoseItem, "endpoints": EndpointSpec, "solver": SolverSpec}.get(part, model)
+        model = {"population": PopulationSpec, "regimen": DoseItem, "stressors": StressorItem, "endpoints": EndpointSpec, "solver": SolverSpec}.get(part, model)
         i += 1
     return sorted(model.model_fields)
 
@@ -209,6 +222,8 @@ def _validate(spec: ScenarioSpec, raw: dict) -> Scenario:
     _check_dist(pop.weight, "kg", "population.weight", 0.005, 400)
     _check_dist(pop.age, "year", "population.age", 0, 120)
     _check_dist(pop.serum_mg, "mM", "population.serum_mg", 0.1, 10)
+    if pop.chronic_stress is not None and not 0 <= pop.chronic_stress <= 1:
+        raise ScenarioError(f"population.chronic_stress: {pop.chronic_stress!r} must lie in 0-1 (0 none, 1 severe)")
     if not spec.arms:
         raise ScenarioError("arms: at least one arm is needed, e.g. arms: {ketamine: {regimen: [...]}}")
     weight_typ = _typical(pop.weight, "kg", DEFAULT_WEIGHT_KG[spec.species])
@@ -223,6 +238,8 @@ def _validate(spec: ScenarioSpec, raw: dict) -> Scenario:
                 "each product has its own population PK model, so give them in separate arms"
             )
         sc.arms[arm_name] = doses
+        sc.stressors[arm_name] = [_stressor(item, f"arms.{arm_name}.stressors[{i}]", sc.duration_h)
+                                  for i, item in enumerate(arm.stressors)]
     from .model.registry import default_model
 
     outputs = default_model().output_names
@@ -359,3 +376,31 @@ def _times(item: DoseItem, where: str) -> list[float]:
     if item.count is not None or item.weeks is not None:
         raise ScenarioError(f"{where}: 'count' goes with 'every', 'weeks' with 'days'")
     return [start]
+
+
+def _stressor(item: StressorItem, where: str, duration_h: float):
+    """A validated stressor (see :mod:`nmdalab.model.hpa`)."""
+    from .model.hpa import STRESSOR_KINDS, StressorSpec
+
+    if item.kind not in STRESSOR_KINDS:
+        raise ScenarioError(f"{where}.kind: {item.kind!r} is not a stressor kind; allowed: {', '.join(STRESSOR_KINDS)}."
+                            f"{did_you_mean(item.kind, STRESSOR_KINDS)}")
+    if item.at is None:
+        raise ScenarioError(f"{where}.at: missing; give the start time(s), e.g. at: 182 h")
+    if item.duration is None:
+        raise ScenarioError(f"{where}.duration: missing; give how long it lasts, e.g. duration: 15 min")
+    ats = item.at if isinstance(item.at, list) else [item.at]
+    times = sorted(units.to(a, "h", f"{where}.at") for a in ats)
+    bad = [t for t in times if not 0 <= t < duration_h]
+    if bad:
+        raise ScenarioError(f"{where}.at: {bad[0]:g} h lies outside the simulated 0-{duration_h:g} h")
+    dur = units.to(item.duration, "h", f"{where}.duration")
+    longest = 12.0 if item.kind == "acute" else duration_h
+    if not 0 < dur <= longest:
+        raise ScenarioError(f"{where}.duration: {item.duration!r} must be positive and at most "
+                            f"{'12 h for an acute stressor (use kind: chronic for longer)' if item.kind == 'acute' else 'the simulated time'}")
+    top = 5.0 if item.kind == "acute" else 1.0
+    if not 0 <= item.intensity <= top:
+        raise ScenarioError(f"{where}.intensity: {item.intensity!r} must lie in 0-{top:g} "
+                            f"({'1 = a Trier Social Stress Test' if item.kind == 'acute' else '0 none, 1 severe'})")
+    return StressorSpec(item.kind, tuple(times), dur, float(item.intensity))

@@ -20,6 +20,7 @@ from . import parameters as params_mod
 from . import population
 from .errors import SolverError
 from .model.core import CompiledModel, Model
+from .model.hpa import stressor_events
 from .regimen import DRUGS, dose_events, merge
 from .results import Results
 from .scenario import DEFAULT_WEIGHT_KG, Scenario, load_scenario
@@ -93,7 +94,9 @@ def simulate(
         for pat in patients:
             p = pat.parameters(bound)
             values = dict(zip(bound.names, p))
-            ev = merge([dose_events(d, pat.weight_kg, values, model.state_index) for d in doses if d.drug != "placebo"])
+            ev = merge([dose_events(d, pat.weight_kg, values, model.state_index) for d in doses if d.drug != "placebo"]
+                       # stressors feed the HPA stress drive (nmdalab.model.hpa)
+                       + [stressor_events(sc.stressors.get(arm), pop.chronic_stress, sc.duration_h, values, model)])
             cov_rows.append({"arm": arm, "patient": pat.index, "weight_kg": pat.weight_kg, "age_years": pat.age_years,
                              "serum_mg_mM": pat.serum_mg_mM})
             try:

@@ -7,10 +7,12 @@ from functools import lru_cache
 from .core import Model, compose
 from .magnesium import magnesium_layer  # also registers magnesium_sulfate, magnesium_oral
 from .nmda import nmda_layer
+from .effects import acute_effects
+from .hpa import hpa_axis
 from .pk import enantiomer_pk, pk_totals
 
 #: layers available in this version, in dependency order
-LAYERS = ("pk", "magnesium", "nmda")
+LAYERS = ("pk", "magnesium", "nmda", "hpa", "effects")
 
 
 def _layer_submodels(layer: str):
@@ -20,6 +22,10 @@ def _layer_submodels(layer: str):
         return [magnesium_layer()]
     if layer == "nmda":  # needs pk (brain drug) and magnesium (csf.mg_ionised)
         return [nmda_layer()]
+    if layer == "hpa":  # optional input plasma.ketamine (pk); provides hpa.mg_loss_factor to magnesium
+        return [hpa_axis()]
+    if layer == "effects":  # needs pk
+        return [acute_effects()]
     raise ValueError(f"unknown layer {layer!r}; available: {', '.join(LAYERS)}")
 
 
