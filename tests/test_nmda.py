@@ -118,8 +118,9 @@ def test_clear_errors():
 
 def test_composed_model_outputs_follow_the_steady_state():
     # the symbolic layer and the numeric function are two codings of the same equations
-    sc = {"name": "k", "duration": "2 h", "output_interval": "10 min", "population": {"variability": False, "weight": "70 kg"},
-          "arms": {"k": {"regimen": [{"drug": "ketamine", "route": "iv_infusion", "dose": "0.5 mg/kg", "duration": "40 min", "at": "0 h"}]}}}
+    dose = {"drug": "ketamine", "route": "iv_infusion", "dose": "0.5 mg/kg", "duration": "40 min", "at": "0 h"}
+    sc = {"name": "k", "duration": "2 h", "output_interval": "10 min",
+          "population": {"variability": False, "weight": "70 kg"}, "arms": {"k": {"regimen": [dose]}}}
     model = nmdalab.Model.default(("pk", "magnesium", "nmda"))
     res = nmdalab.simulate(sc, model=model)
     k = int(np.argmax(res["brain.ketamine"].values[0, 0]))
