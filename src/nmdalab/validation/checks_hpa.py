@@ -161,3 +161,81 @@ def production_at(clock_h: float = 9.0, parameters=None) -> float:
           "population": {"variability": False}, "arms": {"rest": {"regimen": []}}}
     res = _sim(sc, parameters=parameters)
     return float(np.interp(24 + clock_h, res.time, res["hpa.cortisol_production"].values[0, 0]))
+
+
+# -- acute effects -------------------------------------------------------------------------------
+
+INFUSION = {"drug": "ketamine", "route": "iv_infusion", "dose": "0.5 mg/kg", "duration": "40 min"}
+
+
+def value_where(variable: str, driver: str = "effects.effect_site", level: float = 640.0, drug: str = "ketamine",
+                dose: str = "3 mg/kg", parameters=None) -> float:
+    """``variable`` at the moment ``driver`` falls through ``level`` after an IV bolus of
+    ``dose`` (interpolated on a 30-s grid): a concentration-effect read-out, as a study at
+    steady concentrations would report it (the effects are direct functions of concentration)."""
+    sc = {"name": "where", "duration": "8 h", "output_interval": "0.5 min", "population": {"variability": False},
+          "arms": {"a": {"regimen": [{"drug": drug, "route": "iv_bolus", "dose": dose, "at": "0 h"}]}}}
+    res = _sim(sc, layers=("pk", "effects"), parameters=parameters)
+    d, v = res[driver].values[0, 0], res[variable].values[0, 0]
+    k0 = int(np.argmax(d))
+    dd, vv = d[k0:], v[k0:]
+    j = int(np.argmax(dd < level))
+    if j == 0:
+        raise ValueError(f"{driver} never falls through {level} after {dose} {drug}")
+    w = (dd[j - 1] - level) / (dd[j - 1] - dd[j])
+    return float(vv[j - 1] + w * (vv[j] - vv[j - 1]))
+
+
+def bowdle_linearity(parameters=None) -> float:
+    """Pearson r of psychotomimetic intensity against plasma-equivalent racemic ketamine at
+    50, 100, 150, 200 ng/mL (Bowdle 1998 steady-state steps: linear, R = 0.93-0.99)."""
+    levels = [50.0, 100.0, 150.0, 200.0]
+    y = [value_where("psychotomimetic", level=c, dose="1 mg/kg", parameters=parameters) for c in levels]
+    return float(np.corrcoef(levels, y)[0, 1])
+
+
+def _repeated(parameters=None):
+    reg = [{**INFUSION, "days": ["mon", "wed", "fri"], "weeks": 2, "time": "9 h"}]
+    sc = {"name": "repeated", "duration": "12 d", "output_interval": "2 min", "population": {"variability": False},
+          "arms": {"a": {"regimen": reg}}}
+    res = _sim(sc, layers=("pk", "effects"), parameters=parameters)
+    t = res.time
+    first, sixth = (t >= 9) & (t < 12), (t >= 11 * 24 + 9) & (t < 11 * 24 + 12)
+    return res, first, sixth
+
+
+def cadss_change_sixth_infusion(parameters=None) -> float:
+    """Peak CADSS at the 6th thrice-weekly infusion relative to the 1st, minus 1."""
+    res, first, sixth = _repeated(parameters)
+    c = res["cadss"].values[0, 0]
+    return float(c[sixth].max() / c[first].max() - 1)
+
+
+def sbp_ratio_sixth_infusion(parameters=None) -> float:
+    """Peak SBP rise at the 6th thrice-weekly infusion relative to the 1st."""
+    res, first, sixth = _repeated(parameters)
+    s = res["sbp_change"].values[0, 0]
+    return float(s[sixth].max() / s[first].max())
+
+
+def harm_after_heavy_use(variable: str = "harm.uropathy_risk", weeks: int = 52, parameters=None) -> float:
+    """A harm risk after ``weeks`` of heavy use: 2 g insufflated 4 days a week (Morgan 2010
+    frequent users, 4+ days a week at 1-4 g; memory-grade pattern)."""
+    reg = [{"drug": "ketamine", "route": "intranasal", "dose": "2 g", "days": ["mon", "tue", "thu", "fri"],
+            "weeks": weeks, "time": "22 h"}]
+    sc = {"name": "heavy", "duration": f"{7 * weeks} d", "output_interval": "1 d", "population": {"variability": False},
+          "arms": {"a": {"regimen": reg}}}
+    res = _sim(sc, layers=("pk", "effects"), parameters=parameters)
+    return float(res[variable].values[0, 0, -1])
+
+
+def infusion_endpoint(kind: str, variable: str, at: str | None = None, parameters=None) -> float:
+    """An endpoint (``cmax``, ``tmax`` h, ``value_at``) of 0.5 mg/kg racemic ketamine over 40 min,
+    typical 70-kg patient, 1-min grid, on the PK + effects layers only."""
+    sc = {"name": "infusion", "duration": "5 h", "output_interval": "1 min", "population": {"variability": False},
+          "arms": {"ket": {"regimen": [{**INFUSION, "at": "0 h"}]}}}
+    res = _sim(sc, layers=("pk", "effects"), parameters=parameters)
+    spec = {"kind": kind, "variable": variable}
+    if at is not None:
+        spec["at"] = at
+    return float(res.endpoint_values(spec, "ket")[0])
