@@ -10,9 +10,10 @@ from .nmda import nmda_layer
 from .effects import acute_effects
 from .hpa import hpa_axis
 from .pk import enantiomer_pk, pk_totals
+from .addiction import addiction_submodels  # also registers morphine, cocaine, magnesium_chloride
 
 #: layers available in this version, in dependency order
-LAYERS = ("pk", "magnesium", "nmda", "hpa", "effects")
+LAYERS = ("pk", "magnesium", "nmda", "hpa", "effects", "addiction")
 
 
 def _layer_submodels(layer: str):
@@ -26,6 +27,8 @@ def _layer_submodels(layer: str):
         return [hpa_axis()]
     if layer == "effects":  # needs pk
         return [acute_effects()]
+    if layer == "addiction":  # optional inputs from nmda, magnesium, hpa (circuit when it lands); own morphine/cocaine PK
+        return addiction_submodels()
     raise ValueError(f"unknown layer {layer!r}; available: {', '.join(LAYERS)}")
 
 
