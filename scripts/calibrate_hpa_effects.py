@@ -230,7 +230,7 @@ def write_values(path: Path, values: dict[str, float], dry_run: bool):
         pat = re.compile(rf"^({re.escape(key)}: \{{value: )([-+0-9.eE]+)", re.M)
         if not pat.search(text):
             raise SystemExit(f"{path.name}: no one-line entry for {key}")
-        text = pat.sub(lambda m: m.group(1) + f"{v:.6g}", text, count=1)
+        text = pat.sub(lambda m, v=v: m.group(1) + f"{v:.6g}", text, count=1)
     if dry_run:
         print(f"  (dry run: {path.name} not written)")
     else:

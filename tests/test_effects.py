@@ -116,3 +116,13 @@ def test_harms_grow_with_cumulative_exposure():
         assert x[1].max() < 1e-3, v  # a 4-week antidepressant course: negligible
         assert x[0, -1] > 10 * x[1].max(), v
     assert r["harm.uropathy_risk"].values[0, 0, -1] > 0.3  # 12 weeks of heavy use (calibrated at a year)
+
+
+def test_jacobian_is_finite_without_drug():
+    # a Hill term written c^n differentiates to n*c^n/c: NaN at c = 0 stops LSODA on drug-free arms
+    model = Model.default(LAYERS)
+    cm = model.compile()
+    p = parameter_set("human").bind(model).typical
+    y0 = cm.initial(p)
+    assert np.all(np.isfinite(cm.jac(3.0, y0, p)))
+    assert np.all(np.isfinite(cm.rhs(3.0, y0, p, np.zeros_like(y0))))

@@ -52,10 +52,15 @@ def pos(x):
     return (x + sp.Abs(x)) / 2
 
 
+#: concentration floor (in the unit of the concentration) that keeps the Hill terms smooth at 0
+_EPS = 1e-9
+
+
 def hill(c, c50, n):
-    """``|c|^n/(c50^n + |c|^n)``, written ``(c^2)^(n/2)`` so that solver round-off below zero
-    gives no NaN and the expression stays differentiable without special functions."""
-    cn = (c**2) ** (n / 2)
+    """``|c|^n/(c50^n + |c|^n)``, written ``(c^2 + e^2)^(n/2) - e^n`` (e = 1e-9): solver round-off
+    below zero gives no NaN, and the Jacobian has no 0/0 at c = 0 (``(c^2)^(n/2)`` differentiates
+    to ``n*(c^2)^(n/2)/c``)."""
+    cn = (c**2 + _EPS**2) ** (n / 2) - _EPS**n
     return cn / (c50**n + cn)
 
 
@@ -71,19 +76,24 @@ def acute_effects() -> Submodel:
     e_cadss, ec_cadss, n_cadss = (P("cadss_emax", "1", "largest CADSS score"),
                                   P("cadss_ec50", "ng/mL", "racemic-equivalent effect-site concentration of half-maximal CADSS"),
                                   P("cadss_hill", "1", "Hill coefficient of CADSS"))
-    k_tol, tau_tol = P("tolerance_rate", "1/h", "build-up of dissociation tolerance"), P("tolerance_tau", "h", "decay time of tolerance")
-    ec_psy, n_psy = P("psy_ec50", "ng/mL", "half-maximal psychotomimetic concentration"), P("psy_hill", "1", "Hill coefficient, psychotomimetic")
+    k_tol = P("tolerance_rate", "1/h", "build-up of dissociation tolerance")
+    tau_tol = P("tolerance_tau", "h", "decay time of tolerance")
+    ec_psy = P("psy_ec50", "ng/mL", "half-maximal psychotomimetic concentration")
+    n_psy = P("psy_hill", "1", "Hill coefficient, psychotomimetic")
     e_sbp, ec_sbp = P("sbp_emax", "mmHg", "largest SBP rise"), P("sbp_ec50", "ng/mL", "plasma concentration of half-maximal SBP rise")
     r_dbp = P("dbp_ratio", "1", "DBP rise / SBP rise")
     s_hr = P("hr_slope", "1/(ng/mL)", "HR rise (bpm) per ng/mL racemic-equivalent plasma ketamine")
     age = P("covariate.age", "year", "age")
     htn = P("covariate.hypertension", "1", "hypertension (0 no, 1 yes; a fraction averages)")
-    age_ref, b_age = P("age_ref", "year", "age above which BP rises grow"), P("bp_age_per_decade", "1", "relative BP rise per decade above age_ref")
+    age_ref = P("age_ref", "year", "age above which BP rises grow")
+    b_age = P("bp_age_per_decade", "1", "relative BP rise per decade above age_ref")
     b_htn = P("bp_hypertension", "1", "relative BP rise with hypertension")
     e_eeg, ic_eeg, n_eeg = (P("eeg_emax", "1", "largest fall in EEG median frequency (Hz)"),
                             P("eeg_ic50", "ng/mL", "half-maximal EEG slowing"), P("eeg_hill", "1", "Hill coefficient, EEG"))
-    c_awake, n_sed = P("awakening_c50", "ng/mL", "concentration at awakening (50% unresponsive)"), P("sedation_hill", "1", "Hill coefficient, sedation")
-    e_resp, c_resp = P("resp_emax", "1", "largest fractional fall in ventilation"), P("resp_c50", "ng/mL", "half-maximal respiratory depression")
+    c_awake = P("awakening_c50", "ng/mL", "concentration at awakening (50% unresponsive)")
+    n_sed = P("sedation_hill", "1", "Hill coefficient, sedation")
+    e_resp = P("resp_emax", "1", "largest fractional fall in ventilation")
+    c_resp = P("resp_c50", "ng/mL", "half-maximal respiratory depression")
     tau_b = P("burden_tau", "h", "forgetting time of the exposure burden (tissue recovery)")
     b_uro, b_liv, b_cog = (P("uropathy_b50", "mg*h/L", "burden with 50% uropathy risk"),
                            P("liver_b50", "mg*h/L", "burden with 50% liver-injury risk"),
