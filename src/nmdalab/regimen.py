@@ -48,6 +48,9 @@ class Drug:
     #: largest accepted dose in mg/kg by species (None: the species default in scenario.py)
     max_mg_per_kg: dict[str, float] | None = None
     description: str = ""
+    #: parameter (``mood.expectation_*``) added to the mood layer's expectation state at each
+    #: administration visit (placebo response); None: no expectation, or no mood layer composed
+    expectation: str | None = None
 
 
 #: the drugs a regimen can name; layers register more (``register_drug``)
@@ -142,6 +145,9 @@ def dose_events(dose: DoseSpec, weight_kg: float, values: dict[str, float], inde
             for t0 in dose.times_h:
                 e = Event(t0, idx, amount * part.fraction, part.duration)
                 (ev.infusions if part.duration > 0 else ev.boluses).append(e)
+    if drug.expectation is not None and drug.expectation in values:  # mood layer composed
+        idx = index_of("mood.expectation")
+        ev.boluses.extend(Event(t0, idx, values[drug.expectation]) for t0 in dose.times_h)
     return ev
 
 

@@ -66,9 +66,16 @@ class Results:
     def endpoint_values(self, spec: dict, arm: str) -> np.ndarray:
         """Per-patient values of one endpoint (a dict as in the scenario) for one arm."""
         kind = spec["kind"]
-        var = spec["variable"]
+        var = self._variable(spec)
         values = self[var].sel(arm=arm).values
         at = to_hours(spec["at"], "h", "at") if spec.get("at") is not None else None
+        if kind in ("response_rate", "remission_rate", "median_time_to_relapse"):
+            from .model.mood import REMISSION_CUTOFF
+
+            after = to_hours(spec["after"], "h", "after") if spec.get("after") is not None else None
+            cutoff = spec.get("cutoff", REMISSION_CUTOFF.get(spec.get("scale"), 10.0))
+            return ep_mod.scale_per_patient(kind, self.time, values, at=at, threshold=spec.get("threshold"),
+                                            cutoff=cutoff, after=after)
         window = None
         if spec.get("window") is not None:
             window = tuple(to_hours(w, "h", "window") for w in spec["window"])
@@ -83,9 +90,24 @@ class Results:
             for spec in specs:
                 spec = dict(spec)
                 vals = self.endpoint_values(spec, arm)
-                eps[spec["name"]] = ep_mod.summarise(vals, ep_mod.unit_of(spec["kind"], self.units[spec["variable"]]))
+                if spec["kind"] in ep_mod.RATE_KINDS:
+                    eps[spec["name"]] = ep_mod.summarise_rate(vals)
+                elif spec["kind"] == "median_time_to_relapse":
+                    eps[spec["name"]] = ep_mod.summarise_relapse(vals)
+                else:
+                    unit = ep_mod.unit_of(spec["kind"], self.units[self._variable(spec)])
+                    eps[spec["name"]] = ep_mod.summarise(vals, unit)
             out["arms"][arm] = {"n": int(self.data.sizes["patient"]), "endpoints": eps}
         return out
+
+    @staticmethod
+    def _variable(spec: dict) -> str:
+        """The variable an endpoint reads: ``variable``, or the mood-layer variable of ``scale``."""
+        if spec.get("variable") is not None:
+            return spec["variable"]
+        from .model.mood import SCALES
+
+        return SCALES[spec["scale"]]
 
     # -- tables and files -------------------------------------------------------------------
     def to_dataframe(self, variables: list[str] | None = None) -> pd.DataFrame:

@@ -10,10 +10,13 @@ from .nmda import nmda_layer
 from .effects import acute_effects
 from .hpa import hpa_axis
 from .pk import enantiomer_pk, pk_totals
+from .circuit import circuit_layer
+from .plasticity import plasticity_layer
+from .mood import mood_layer  # also registers midazolam and the drugs' expectation parameters
 from .addiction import addiction_submodels  # also registers morphine, cocaine, magnesium_chloride
 
 #: layers available in this version, in dependency order
-LAYERS = ("pk", "magnesium", "nmda", "hpa", "effects", "addiction")
+LAYERS = ("pk", "magnesium", "nmda", "hpa", "effects", "addiction", "circuit", "plasticity", "mood")
 
 
 def _layer_submodels(layer: str):
@@ -29,6 +32,12 @@ def _layer_submodels(layer: str):
         return [acute_effects()]
     if layer == "addiction":  # optional inputs from nmda, magnesium, hpa (circuit when it lands); own morphine/cocaine PK
         return addiction_submodels()
+    if layer == "circuit":  # needs nmda (conductances); provides circuit.dopamine_nac to addiction
+        return [circuit_layer()]
+    if layer == "plasticity":  # needs circuit; optional hpa.cortisol_effect
+        return [plasticity_layer()]
+    if layer == "mood":  # needs plasticity and circuit; optional hpa.cortisol_effect
+        return [mood_layer()]
     raise ValueError(f"unknown layer {layer!r}; available: {', '.join(LAYERS)}")
 
 

@@ -1,0 +1,160 @@
+"""Molecular neuroplasticity: eEF2K/BDNF, TrkB -> ERK/Akt -> GSK-3 and mTORC1, synaptic proteins, spines.
+
+Every quantity is relative to its drug-free resting value (1).  Fast steps (TrkB, ERK, Akt,
+GSK-3, VGF, IGF2, microRNA) are quasi-steady-state; the steps whose timing the data show are
+states (research notes 3.3-3.5 and 8.2, items 3-5).
+
+Two arms drive BDNF (Autry et al. 2011; Li et al. 2010)
+--------------------------------------------------------
+* **resting block -> eEF2K**: resting NMDA Ca2+ keeps eEF2K active; its activity follows the
+  pyramidal NMDA conductance (``circuit.pyramidal_nmda``, so Mg2+ also matters)::
+
+      d pE/dt = k_pe (g_E^h_ek - pE)           (p-eEF2, relative)
+      T      = pE^(-h_tr)                     (elongation / dendritic BDNF translation)
+
+* **disinhibition -> AMPA -> release**: ``A = glutamate^(1 - block_ampa)`` (AMPA activation)::
+
+      d BDNF/dt = k_b ( [T^(1-block_tr) A^h_rel]^(1-block_bdnf) e^(-c_b cort) - BDNF )
+
+TrkB and its kinases (QSS): ``TrkB = BDNF^h_trk``, ``ERK = Akt = TrkB``, GSK-3 activity
+``GSK3 = Akt^(-h_gsk)`` (Ser9 phosphorylation inhibits it; Beurel et al. 2011).
+
+mTORC1 as an AND gate of BDNF and activity (Jain & Bhalla 2009), so it is transient and needs
+the glutamate surge (inverted U)::
+
+    d mTOR/dt = k_m ( (TrkB^a_m A^b_m)^(1-block_mtor) - mTOR )
+
+p70S6K and 4E-BP1 phosphorylation are read out as ``mTOR`` (same time course in Li 2010).
+
+Synaptic proteins (PSD95, GluA1, synapsin I; one pool) via a translation delay ``Q``, bounded
+growth and slow turnover (they outlast mTORC1 by days, Li 2010)::
+
+    d Q/dt   = k_q ( (mTOR T)^(1-block_tr) - Q )
+    d Syn/dt = k_s D(Q - 1) Syn (S_max - Syn)/(S_max - 1) - k_d (Syn - 1)
+
+``D(x) = pos(x - theta) - pos(-x - theta)`` is a symmetric (smooth) dead zone: only a translation
+excess beyond ``theta`` leaves a lasting change, so the small daily ripples of Mg and cortisol
+do not accumulate into the synapses over weeks.
+
+Spines: birth-death with formation driven by synaptic proteins and the graded modulators VGF
+and IGF2, elimination raised by cortisol and lowered by GSK-3 inhibition::
+
+    VGF = BDNF^h_vgf,  IGF2 = BDNF^h_igf,  miR = BDNF^(-h_mir)      (graded, grade C)
+    F   = (Syn^a_f VGF^m_vgf IGF2^m_igf)^(1-block_spino)
+    d N/dt = k_e ( F - N e^(c_s cort) GSK3^g_e )
+
+Synaptic connectivity for the mood layer: ``C = N Syn^w_c``.
+
+Interventions (per arm; :mod:`nmdalab.model.mood` sets the ``block_*`` parameters) remove the
+stimulus-induced part of their node and leave resting levels alone, as acute pre-treatment in
+the experiments does: rapamycin (mTORC1), anisomycin (translation), BDNF knockout (BDNF
+induction), NBQX (AMPA receptor activation), spinogenesis block (new spines).
+
+Optional input ``hpa.cortisol_effect`` (cortisol excess, 0 at rest; HPA layer; 0 when absent),
+averaged over days so that the daily cortisol rhythm does not move the synapses
+(``d cort/dt = (hpa.cortisol_effect - cort)/tau_c``), lowers BDNF and raises spine elimination
+(Li et al. 2011; grade B direction, C size); chronic stress (``population.chronic_stress``)
+reaches this layer through it.
+"""
+
+from __future__ import annotations
+
+from .circuit import E_F, smooth_pos
+from .core import Submodel
+
+#: intervention name -> the parameter it sets to 1 (the node it acts on)
+INTERVENTIONS = {
+    "rapamycin": "plasticity.block_mtor",
+    "anisomycin": "plasticity.block_translation",
+    "bdnf_knockout": "plasticity.block_bdnf",
+    "nbqx": "plasticity.block_ampa",
+    "spinogenesis_block": "plasticity.block_spinogenesis",
+}
+
+
+def plasticity_layer() -> Submodel:
+    """The plasticity submodel ``plasticity`` (equations in the module docstring)."""
+    m = Submodel("plasticity", "eEF2K/BDNF, TrkB-ERK/Akt-GSK-3, mTORC1, synaptic proteins, spines")
+    m.notes = ("pathway requirements B (Autry 2011, Li 2010, Beurel 2011); kinetics C (timings of Li 2010 and "
+               "Autry 2011, memory-grade magnitudes); VGF/IGF2/microRNA C; cortisol couplings C")
+    P = m.parameter
+    glu = m.input("circuit.glutamate", "1")
+    g_e = m.input("circuit.pyramidal_nmda", "1")
+    cort_in = m.input("hpa.cortisol_effect", "1", default=0.0)
+    tau_c = P("tau_cortisol", "h", "averaging time of the cortisol excess that acts on plasticity")
+    cort = m.state("cortisol_load", "1", "cortisol excess averaged over days (acts on BDNF and spines)", initial=0.0)
+    m.rate(cort, (cort_in - cort) / tau_c)
+
+    b_ampa = P("block_ampa", "1", "intervention: AMPA receptor block (NBQX), 0 none - 1 full")
+    b_tr = P("block_translation", "1", "intervention: translation block (anisomycin)")
+    b_bdnf = P("block_bdnf", "1", "intervention: no BDNF induction (BDNF knockout)")
+    b_mtor = P("block_mtor", "1", "intervention: mTORC1 block (rapamycin)")
+    b_sp = P("block_spinogenesis", "1", "intervention: no new spines")
+
+    h_ek = P("eef2k_hill", "1", "eEF2K activity per pyramidal NMDA conductance (log-log slope)")
+    k_pe = P("k_peef2", "1/h", "p-eEF2 relaxation rate")
+    h_tr = P("translation_gain", "1", "BDNF translation per fall in p-eEF2 (log-log slope)")
+    h_rel = P("release_gain", "1", "activity-dependent BDNF release per AMPA activation (log-log slope)")
+    k_b = P("k_bdnf", "1/h", "BDNF turnover rate")
+    c_b = P("cortisol_bdnf", "1", "BDNF lowering per unit sustained cortisol excess")
+    h_trk = P("trkb_gain", "1", "TrkB activation per BDNF (log-log slope)")
+    h_gsk = P("gsk3_gain", "1", "GSK-3 inhibition per Akt activation (log-log slope)")
+    a_m = P("mtor_bdnf", "1", "mTORC1 activation per TrkB (log-log slope)")
+    b_m = P("mtor_activity", "1", "mTORC1 activation per AMPA activation (log-log slope; AND gate)")
+    k_m = P("k_mtor", "1/h", "mTORC1 relaxation rate")
+    k_q = P("k_translation", "1/h", "rate of the translation / transport delay of synaptic proteins")
+    k_s = P("k_synthesis", "1/h", "synaptic protein accumulation rate per unit translation excess")
+    s_max = P("synaptic_max", "1", "largest synaptic protein level (relative)")
+    k_d = P("k_synaptic_turnover", "1/h", "synaptic protein return rate to rest")
+    k_e = P("k_spine", "1/h", "spine turnover rate (elimination rate at rest)")
+    a_f = P("spine_formation_gain", "1", "spine formation per synaptic protein level (log-log slope)")
+    h_vgf = P("vgf_gain", "1", "VGF per BDNF (log-log slope)")
+    h_igf = P("igf2_gain", "1", "IGF2 per BDNF (log-log slope)")
+    h_mir = P("mirna_gain", "1", "fall of BDNF-repressing microRNAs per BDNF (log-log slope)")
+    m_vgf = P("vgf_spine", "1", "spine formation per VGF (log-log slope)")
+    m_igf = P("igf2_spine", "1", "spine formation per IGF2 (log-log slope)")
+    c_s = P("cortisol_spine_loss", "1", "spine elimination raise per unit sustained cortisol excess")
+    g_sk = P("gsk3_spine_loss", "1", "spine elimination per GSK-3 activity (log-log slope)")
+    w_c = P("connectivity_strength", "1", "weight of synaptic strength (proteins per spine) in connectivity")
+
+    pe = m.state("p_eef2", "1", "phosphorylated (inactive) eEF2, relative to rest", initial=1.0)
+    bdnf = m.state("bdnf", "1", "BDNF protein available to TrkB, relative to rest", initial=1.0)
+    mtor = m.state("mtorc1", "1", "mTORC1 activity (p-mTOR, p-p70S6K, p-4E-BP1), relative to rest", initial=1.0)
+    q = m.state("translation", "1", "synaptic protein translation in progress, relative to rest", initial=1.0)
+    syn = m.state("synaptic_proteins", "1", "PSD95 / GluA1 / synapsin I, relative to rest", initial=1.0)
+    n = m.state("spines", "1", "prefrontal spine density, relative to rest", initial=1.0)
+
+    ampa = glu ** (1 - b_ampa)
+    transl = pe ** (-h_tr)
+    trkb = bdnf**h_trk
+    gsk = trkb ** (-h_gsk)
+    vgf, igf2, mir = bdnf**h_vgf, bdnf**h_igf, bdnf ** (-h_mir)
+    m.rate(pe, k_pe * (g_e**h_ek - pe))
+    m.rate(bdnf, k_b * ((transl ** (1 - b_tr) * ampa**h_rel) ** (1 - b_bdnf) * E_F ** (-c_b * cort) - bdnf))
+    m.rate(mtor, k_m * ((trkb**a_m * ampa**b_m) ** (1 - b_mtor) - mtor))
+    m.rate(q, k_q * ((mtor * transl) ** (1 - b_tr) - q))
+    theta = P("synthesis_threshold", "1", "translation excess below which no lasting synaptic change forms")
+    drive = smooth_pos(q - 1 - theta, theta / 10) - smooth_pos(1 - q - theta, theta / 10)
+    m.rate(syn, k_s * drive * syn * (s_max - syn) / (s_max - 1) - k_d * (syn - 1))
+    formation = (syn**a_f * vgf**m_vgf * igf2**m_igf) ** (1 - b_sp)
+    m.rate(n, k_e * (formation - n * E_F ** (c_s * cort) * gsk**g_sk))
+
+    m.output("plasticity.ampa", ampa, "1", "AMPA receptor activation (relative to rest)")
+    m.output("plasticity.eef2k", g_e**h_ek, "1", "eEF2K activity (relative to rest)")
+    m.output("plasticity.p_eef2", pe, "1", "phosphorylated eEF2 (relative to rest)")
+    m.output("plasticity.bdnf", bdnf, "1", "BDNF protein (relative to rest)")
+    m.output("plasticity.trkb", trkb, "1", "TrkB activation (relative to rest)")
+    m.output("plasticity.erk", trkb, "1", "p-ERK (relative to rest)")
+    m.output("plasticity.akt", trkb, "1", "p-Akt (relative to rest)")
+    m.output("plasticity.gsk3", gsk, "1", "GSK-3 activity (relative to rest; Ser9 phosphorylation lowers it)")
+    m.output("plasticity.mtorc1", mtor, "1", "mTORC1 activity, p-mTOR (relative to rest)")
+    m.output("plasticity.p70s6k", mtor, "1", "p-p70S6K (relative to rest; read out as mTORC1)")
+    m.output("plasticity.4ebp1", mtor, "1", "p-4E-BP1 (relative to rest; read out as mTORC1)")
+    m.output("plasticity.synaptic_proteins", syn, "1", "PSD95 / GluA1 / synapsin I (relative to rest)")
+    m.output("plasticity.spines", n, "1", "prefrontal spine density (relative to rest)")
+    m.output("plasticity.vgf", vgf, "1", "VGF (relative to rest; graded modulator, grade C)")
+    m.output("plasticity.igf2", igf2, "1", "IGF2 (relative to rest; graded modulator, grade C)")
+    m.output("plasticity.microrna", mir, "1", "BDNF-repressing microRNAs (relative to rest; grade C)")
+    m.output("plasticity.cortisol_load", cort, "1", "cortisol excess averaged over days (0 at rest)")
+    m.output("plasticity.connectivity", n * syn**w_c, "1", "prefrontal synaptic connectivity (spines x strength)")
+    return m
