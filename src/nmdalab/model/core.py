@@ -21,6 +21,9 @@ concentration uM, magnesium mM, voltage mV.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,7 +35,7 @@ from ..errors import ModelError
 from ..units import same_dimension
 
 #: model time (h), available to every rate expression
-t = sp.Symbol("t", real=True)
+t = sp.Symbol("t")
 
 
 def _safe(name: str) -> str:
@@ -103,7 +106,7 @@ class Submodel:
 
     def _symbol(self, full: str) -> sp.Symbol:
         if full not in self.symbols:
-            self.symbols[full] = sp.Symbol(_safe(full), real=True)
+            self.symbols[full] = sp.Symbol(_safe(full))
         return self.symbols[full]
 
     def state(
@@ -153,22 +156,31 @@ class Submodel:
 
 @dataclass(eq=False)
 class Model:
-    """Composed submodels: one ODE system with named states, parameters and outputs."""
+    """Composed submodels: one ODE system with named states, parameters and outputs.
+
+    Interface variables are kept as named intermediates rather than substituted into each other:
+    ``algebraic`` lists ``(symbol, expression)`` in dependency order (every output, plus the
+    constant defaults of optional inputs nobody provides), and ``rates`` refer to those symbols.
+    The generated code computes them in that order, and the Jacobian follows the chain rule
+    through them, so deep chains of layers (PK -> receptor -> circuit -> plasticity -> mood) do
+    not blow up symbolically.
+    """
 
     submodels: list[Submodel]
     states: list[State]
     parameters: list[ParameterSpec]
-    rates: list[sp.Expr]  # in the order of ``states``
-    outputs: list[Output]  # input references already substituted
+    rates: list[sp.Expr]  # in the order of ``states``; may refer to algebraic symbols
+    outputs: list[Output]  # expressions refer to states, parameters, t and algebraic symbols
     state_symbols: list[sp.Symbol]
     parameter_symbols: list[sp.Symbol]
+    algebraic: list[tuple[sp.Symbol, sp.Expr]] = field(default_factory=list)
 
     @classmethod
     def default(cls, layers: tuple[str, ...] | None = None) -> Model:
         """The full default model (all layers available in this version)."""
         from .registry import default_model
 
-        return default_model(layers)
+        return default_model(None if layers is None else tuple(layers))
 
     # -- lookup helpers ------------------------------------------------------------------
     @property
@@ -183,19 +195,35 @@ class Model:
     def output_names(self) -> list[str]:
         return [o.name for o in self.outputs]
 
+    @property
+    def uses_time(self) -> bool:
+        """True when a rate depends on model time, directly or through an intermediate."""
+        return any(t in e.free_symbols for e in self.rates) or any(t in e.free_symbols for _, e in self.algebraic)
+
     def state_index(self, name: str) -> int:
         try:
             return self.state_names.index(name)
         except ValueError:
             raise ModelError(f"no state '{name}' in the model") from None
 
+    def expand(self, expr: sp.Expr) -> sp.Expr:
+        """``expr`` with every intermediate substituted (states, parameters and t only).
+
+        Fine for small models and for exporters that need closed expressions; the generated
+        code never does this."""
+        for sym, e in reversed(self.algebraic):
+            expr = expr.xreplace({sym: e})
+        return expr
+
     def hash(self) -> str:
-        """A hash of the equations (states, rates, outputs), stable across runs."""
+        """A hash of the equations (states, rates, intermediates), stable across runs."""
         h = hashlib.sha256()
         for s, r in zip(self.states, self.rates):
             h.update(f"{s.name}[{s.unit}]({sp.srepr(s.initial)})={sp.srepr(r)};".encode())
+        for sym, e in self.algebraic:
+            h.update(f"{sym}={sp.srepr(e)};".encode())
         for o in self.outputs:
-            h.update(f"{o.name}[{o.unit}]={sp.srepr(o.expr)};".encode())
+            h.update(f"{o.name}[{o.unit}];".encode())
         return h.hexdigest()[:16]
 
     def compile(self) -> CompiledModel:
@@ -209,9 +237,10 @@ class Model:
 def compose(*submodels: Submodel) -> Model:
     """Join submodels through their named interfaces.
 
-    Every ``input`` of a submodel must be the ``output`` of another (or of itself) with a unit of
-    the same dimension *and* the same unit string after conversion (outputs are defined in the unit
-    the input expects; a mismatch is a modelling error, not silently converted).
+    Every ``input`` of a submodel must be the ``output`` of another (or of itself) in the same
+    unit (outputs are defined in the unit the input expects; a mismatch is a modelling error, not
+    silently converted), or an optional input with a default.  An algebraic loop (outputs that
+    depend on each other in a cycle) is an error.
     """
     states: list[State] = []
     params: dict[str, ParameterSpec] = {}
@@ -224,46 +253,42 @@ def compose(*submodels: Submodel) -> Model:
                 raise ModelError(f"output '{name}' provided by both {providers[name]} and {m.name}")
             outputs[name] = o
             providers[name] = m.name
-    # resolve inputs by substitution (outputs may depend on other outputs: iterate)
-    subs: dict[sp.Symbol, sp.Expr] = {}
+    defaults: dict[sp.Symbol, sp.Expr] = {}
     for m in submodels:
         for address, unit in m.inputs.items():
             if address not in outputs and address in m.input_defaults:
-                subs[sp.Symbol(_safe(address), real=True)] = sp.Float(m.input_defaults[address])
+                defaults[sp.Symbol(_safe(address))] = sp.Float(m.input_defaults[address])
                 continue
             if address not in outputs:
                 have = ", ".join(sorted(outputs))
                 raise ModelError(f"{m.name} needs input '{address}' but no submodel provides it (have: {have})")
             o = outputs[address]
             if not same_dimension(o.unit, unit) or o.unit != unit:
-                raise ModelError(
-                    f"{m.name} expects '{address}' in {unit}, but {providers[address]} provides {o.unit}"
-                )
-            subs[sp.Symbol(_safe(address), real=True)] = o.expr
-    for _ in range(10):  # outputs referring to outputs: substitute to a fixed point
-        changed = False
-        for k, v in list(subs.items()):
-            nv = v.xreplace(subs)
-            if nv != v:
-                subs[k] = nv
-                changed = True
-        if not changed:
-            break
+                raise ModelError(f"{m.name} expects '{address}' in {unit}, but {providers[address]} provides {o.unit}")
     for m in submodels:
         for name, st in m.states.items():
             if name not in m.rates:
                 raise ModelError(f"{m.name}: state '{name}' has no rate equation")
             states.append(st)
-            rates.append(m.rates[name].xreplace(subs))
+            rates.append(m.rates[name])
         for pname, spec in m.parameters.items():
             if pname in params and params[pname].unit != spec.unit:
                 raise ModelError(f"parameter '{pname}' declared with units {params[pname].unit} and {spec.unit}")
             params[pname] = spec
-    outs = [Output(o.name, o.expr.xreplace(subs), o.unit, o.description, o.public) for o in outputs.values()]
-    state_syms = [sp.Symbol(_safe(s.name), real=True) for s in states]
+    state_syms = [sp.Symbol(_safe(s.name)) for s in states]
+    alg: dict[sp.Symbol, sp.Expr] = dict(defaults)
+    for o in outputs.values():
+        sym = sp.Symbol(_safe(o.name))
+        if sym in state_syms:  # an output that publishes a state under the state's own name
+            if o.expr != sym:
+                raise ModelError(f"output '{o.name}' has the name of a state but a different expression")
+            continue
+        alg[sym] = o.expr
+    order = _topological(alg)
+    outs = list(outputs.values())
     par_list = sorted(params.values(), key=lambda p: p.name)
-    par_syms = [sp.Symbol(_safe(p.name), real=True) for p in par_list]
-    known = set(state_syms) | set(par_syms) | {t}
+    par_syms = [sp.Symbol(_safe(p.name)) for p in par_list]
+    known = set(state_syms) | set(par_syms) | {t} | set(alg)
     for s, r in zip(states, rates):
         unknown = r.free_symbols - known
         if unknown:
@@ -272,11 +297,34 @@ def compose(*submodels: Submodel) -> Model:
         unknown = s.initial.free_symbols - set(par_syms)
         if unknown:
             raise ModelError(f"initial value of {s.name} uses symbols that are not parameters: {sorted(map(str, unknown))}")
-    for o in outs:
-        unknown = o.expr.free_symbols - known
+    for sym, e in alg.items():
+        unknown = e.free_symbols - known
         if unknown:
-            raise ModelError(f"output {o.name} uses undeclared symbols {sorted(map(str, unknown))}")
-    return Model(list(submodels), states, par_list, rates, outs, state_syms, par_syms)
+            raise ModelError(f"output {sym} uses undeclared symbols {sorted(map(str, unknown))}")
+    return Model(list(submodels), states, par_list, rates, outs, state_syms, par_syms, [(s, alg[s]) for s in order])
+
+
+def _topological(alg: dict[sp.Symbol, sp.Expr]) -> list[sp.Symbol]:
+    """Intermediates in an order where each comes after those it uses; cycles are errors."""
+    deps = {s: e.free_symbols & alg.keys() for s, e in alg.items()}
+    order, done, visiting = [], set(), set()
+
+    def visit(s, path):
+        if s in done:
+            return
+        if s in visiting:
+            cyc = " -> ".join(str(x).replace("__", ".") for x in [*path, s])
+            raise ModelError(f"algebraic loop between outputs: {cyc}")
+        visiting.add(s)
+        for d in sorted(deps[s], key=str):
+            visit(d, [*path, s])
+        visiting.discard(s)
+        done.add(s)
+        order.append(s)
+
+    for s in sorted(alg, key=str):
+        visit(s, [])
+    return order
 
 
 # ------------------------------------------------------------------------------------------
@@ -288,7 +336,7 @@ class _Printer(NumPyPrinter):
     """NumPy printer that writes ``numpy.`` as ``np.``."""
 
     def __init__(self):
-        super().__init__({"fully_qualified_modules": False, "inline": True})
+        super().__init__({"fully_qualified_modules": True, "inline": True})
 
     def _module_format(self, fqn, register=True):
         return super()._module_format(fqn, register).replace("numpy.", "np.")
@@ -302,23 +350,119 @@ def _generate(
     args: str,
     prologue: str,
     result: str,
+    partials: list[tuple[sp.Symbol, sp.Expr]] | None = None,
+    chain: list[tuple[sp.Symbol, sp.Expr]] | None = None,
 ) -> str:
-    """Source of ``def fname(args)`` computing ``exprs`` into ``targets`` with CSE."""
+    """Source of ``def fname(args)`` computing ``exprs`` into ``targets``.
+
+    Order: the intermediates the expressions need (dependency order, each with its own common
+    subexpressions factored), then ``partials`` (Jacobian partial derivatives; CSE across all of
+    them), then ``chain`` (chain-rule accumulations, printed as they are), then the final
+    expressions (CSE across them)."""
     printer = _Printer()
     lines = [f"def {fname}({args}):"]
-    for i, s in enumerate(model.state_symbols if "y" in args.split(", ") else []):
+    has_y = "y" in args.split(", ")
+    for i, s in enumerate(model.state_symbols if has_y else []):
         lines.append(f"    {s.name} = y[{i}]")
     for i, s in enumerate(model.parameter_symbols):
         lines.append(f"    {s.name} = p[{i}]")
     lines.append(prologue)
     nonzero = [(tgt, e) for tgt, e in zip(targets, exprs) if e != 0]
-    reps, reduced = sp.cse([e for _, e in nonzero], symbols=sp.numbered_symbols("_c"), optimizations="basic")
+    partials, chain = partials or [], chain or []
+    needed = set().union(*(e.free_symbols for _, e in nonzero), *(e.free_symbols for _, e in partials),
+                         *(e.free_symbols for _, e in chain))
+    alg = dict(model.algebraic)
+    closure = set()
+    for sym, _ in reversed(model.algebraic):  # reverse dependency order: users before used
+        if sym in needed or sym in closure:
+            closure.add(sym)
+            closure |= alg[sym].free_symbols & alg.keys()
+    for k, (sym, e) in enumerate(model.algebraic):
+        if sym in closure:
+            reps, (red,) = sp.cse([e], symbols=sp.numbered_symbols(f"_a{k}_"), optimizations=None)
+            lines += [f"    {r} = {printer.doprint(x)}" for r, x in reps]
+            lines.append(f"    {sym.name} = {printer.doprint(red)}")
+    if partials:
+        reps, reduced = sp.cse([e for _, e in partials], symbols=sp.numbered_symbols("_b"), optimizations=None)
+        lines += [f"    {r} = {printer.doprint(x)}" for r, x in reps]
+        lines += [f"    {sym.name} = {printer.doprint(x)}" for (sym, _), x in zip(partials, reduced)]
+    lines += [f"    {sym.name} = {printer.doprint(e)}" for sym, e in chain]
+    reps, reduced = sp.cse([e for _, e in nonzero], symbols=sp.numbered_symbols("_c"), optimizations=None)
     for sym, e in reps:
         lines.append(f"    {sym} = {printer.doprint(e)}")
     for (tgt, _), e in zip(nonzero, reduced):
         lines.append(f"    {tgt} = {printer.doprint(e)}")
     lines.append(f"    return {result}")
     return "\n".join(lines) + "\n"
+
+
+def _chain_rule_jacobian(model: Model):
+    """Jacobian entries d(rate_i)/d(y_j) via the chain rule through the intermediates.
+
+    For each intermediate a_k (in dependency order) its partial derivatives with respect to the
+    intermediates it uses are generated once, ``P[k, l] = d expr_k / d a_l``; then for each state
+    y_j it depends on, ``D[k, j] = d expr_k/d y_j + sum_l P[k, l] * D[l, j]``; finally
+    ``J[i, j] = d rate_i/d y_j + sum_l (d rate_i/d a_l) * D[l, j]``.  Every derivative is of one
+    small expression with the intermediates held as symbols, and each is printed once.
+    Returns (entries {(i, j): expr}, partial assignments, chain assignments), the assignments
+    each in evaluation order (partials only refer to states, parameters and intermediates).
+    """
+    ys = model.state_symbols
+    yset = set(ys)
+    alg = dict(model.algebraic)
+    dep_states: dict[sp.Symbol, set] = {}
+    D: dict[tuple[sp.Symbol, sp.Symbol], sp.Expr] = {}
+    assigns: list[tuple[sp.Symbol, sp.Expr]] = []  # chain-rule accumulations D[k, j]
+    part_assigns: list[tuple[sp.Symbol, sp.Expr]] = []  # partial derivatives P[k, l]
+    counter = iter(range(10**9))
+
+    def partials(e, uses, prefix):
+        out = {}
+        for u in sorted(uses, key=str):
+            d = sp.diff(e, u)
+            if d == 0:
+                continue
+            if d.is_Atom:
+                out[u] = d
+            else:
+                sym = sp.Symbol(f"_{prefix}{next(counter)}")
+                part_assigns.append((sym, d))
+                out[u] = sym
+        return out
+
+    for k, (sym, e) in enumerate(model.algebraic):
+        direct = e.free_symbols
+        uses = direct & alg.keys()
+        states = (direct & yset).union(*(dep_states[u] for u in uses))
+        dep_states[sym] = states
+        part = partials(e, [u for u in uses if dep_states[u]], "p")
+        for y in sorted(states, key=str):
+            d = sp.diff(e, y) if y in direct else sp.Integer(0)
+            for u, pu in part.items():
+                if (u, y) in D:
+                    d = d + pu * D[(u, y)]
+            if d == 0:
+                continue
+            if d.is_Atom:
+                D[(sym, y)] = d
+            else:
+                dsym = sp.Symbol(f"_d{k}_{ys.index(y)}")
+                assigns.append((dsym, d))
+                D[(sym, y)] = dsym
+    entries = {}
+    for i, r in enumerate(model.rates):
+        direct = r.free_symbols
+        uses = direct & alg.keys()
+        cols = (direct & yset).union(*(dep_states[u] for u in uses))
+        part = partials(r, [u for u in uses if dep_states[u]], "q")
+        for y in cols:
+            d = sp.diff(r, y) if y in direct else sp.Integer(0)
+            for u, pu in part.items():
+                if (u, y) in D:
+                    d = d + pu * D[(u, y)]
+            if d != 0:
+                entries[(i, ys.index(y))] = d
+    return entries, part_assigns, assigns
 
 
 class CompiledModel:
@@ -328,71 +472,103 @@ class CompiledModel:
       matching (n_params,) or (n_params, batch), ``u`` zero-order input rates per state (the
       infusions of the regimen, same shape as ``y``).
     * ``jac(t, y, p)``: d(rhs)/dy, shape (n_states, n_states[, batch]).
-    * ``outputs(y, p)``: the outputs, shape (n_outputs, ...) for ``y`` of shape (n_states, ...).
+    * ``outputs(y, p, t=0.0)``: the outputs, shape (n_outputs, ...) for ``y`` of shape (n_states, ...).
+    * ``initial(p)``: initial state.
     """
 
     def __init__(self, model: Model):
         self.model = model
         n = len(model.states)
         self.n_states = n
-        jac = sp.Matrix(model.rates).jacobian(sp.Matrix(model.state_symbols))
-        self.source_rhs = _generate(
-            "rhs",
-            model,
-            model.rates,
-            [f"out[{i}]" for i in range(n)],
-            "t, y, p, u",
-            "    out = np.array(u, dtype=float, copy=True)",
-            "out",
-        )
-        jac_exprs, jac_targets = [], []
-        for i in range(n):
-            for j in range(n):
-                if jac[i, j] != 0:
-                    jac_exprs.append(jac[i, j])
-                    jac_targets.append(f"J[{i}, {j}]")
-        self.jacobian_sparsity = np.array([[jac[i, j] != 0 for j in range(n)] for i in range(n)], dtype=bool)
-        self.source_jac = _generate(
-            "jac",
-            model,
-            jac_exprs,
-            jac_targets,
-            "t, y, p",
-            f"    J = np.zeros(({n}, {n}) + np.shape(y)[1:])",
-            "J",
-        )
-        no = len(model.outputs)
-        self.source_outputs = _generate(
-            "outputs",
-            model,
-            [o.expr for o in model.outputs],
-            [f"out[{i}]" for i in range(no)],
-            "y, p",
-            f"    out = np.zeros(({no},) + np.shape(y)[1:])\n    t = 0.0",
-            "out",
-        )
-        self.source_initial = _generate(
-            "initial",
-            model,
-            [s.initial for s in model.states],
-            [f"out[{i}]" for i in range(n)],
-            "p",
-            f"    out = np.zeros(({n},) + np.shape(p)[1:])",
-            "out",
-        )
-        # out starts as the input rates u: the rate expressions are added to it
-        self.source_rhs = _as_increment(self.source_rhs)
+        cached = _cache_load(model)
+        if cached is None:
+            self._generate_sources(model)
+            _cache_store(model, self)
+        else:
+            self.source_rhs, self.source_jac, self.source_outputs, self.source_initial, sparsity = cached
+            self.jacobian_sparsity = np.array(sparsity, dtype=bool).reshape(n, n)
         namespace: dict = {"np": np}
-        exec(compile(self.source_rhs + self.source_jac + self.source_outputs + self.source_initial, f"<nmdalab {model.hash()}>", "exec"), namespace)
+        code = self.source_rhs + self.source_jac + self.source_outputs + self.source_initial
+        exec(compile(code, f"<nmdalab {model.hash()}>", "exec"), namespace)
         self.rhs: Callable = namespace["rhs"]
         self.jac: Callable = namespace["jac"]
         self.outputs: Callable = namespace["outputs"]
         self.initial: Callable = namespace["initial"]
 
+    def _generate_sources(self, model: Model) -> None:
+        n = self.n_states
+        self.source_rhs = _generate(
+            "rhs", model, model.rates, [f"out[{i}]" for i in range(n)], "t, y, p, u",
+            "    out = np.array(u, dtype=float, copy=True)", "out",
+        )
+        entries, partials, chain = _chain_rule_jacobian(model)
+        keys = sorted(entries)
+        self.jacobian_sparsity = np.zeros((n, n), dtype=bool)
+        for i, j in keys:
+            self.jacobian_sparsity[i, j] = True
+        self.source_jac = _generate(
+            "jac", model, [entries[k] for k in keys], [f"J[{i}, {j}]" for i, j in keys], "t, y, p",
+            f"    J = np.zeros(({n}, {n}) + np.shape(y)[1:])", "J", partials=partials, chain=chain,
+        )
+        no = len(model.outputs)
+        self.source_outputs = _generate(
+            "outputs", model, [sp.Symbol(_safe(o.name)) for o in model.outputs],
+            [f"out[{i}]" for i in range(no)], "y, p, t=0.0",
+            f"    out = np.zeros(({no},) + np.shape(y)[1:])", "out",
+        )
+        self.source_initial = _generate(
+            "initial", model, [s.initial for s in model.states], [f"out[{i}]" for i in range(n)], "p",
+            f"    out = np.zeros(({n},) + np.shape(p)[1:])", "out",
+        )
+        # out starts as the input rates u: the rate expressions are added to it
+        self.source_rhs = _as_increment(self.source_rhs)
+
     @property
     def source(self) -> str:
         """The generated Python source (inspectable; the same code every engine runs)."""
         return "\n".join([self.source_rhs, self.source_jac, self.source_outputs, self.source_initial])
+
+
+def _cache_dir() -> str | None:
+    """Where generated code is cached: ``$NMDALAB_CACHE_DIR``, else ``~/.cache/nmdalab``
+    (``NMDALAB_CACHE_DIR=off`` disables the cache)."""
+    d = os.environ.get("NMDALAB_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "nmdalab")
+    return None if d.lower() in ("off", "0", "none") else d
+
+
+def _cache_key(model: Model) -> str:
+    from .. import __version__
+
+    return f"{model.hash()}-{__version__}-sympy{sp.__version__}"
+
+
+def _cache_load(model: Model):
+    """Generated sources for this exact model (the key hashes every equation), or None."""
+    d = _cache_dir()
+    if d is None:
+        return None
+    path = os.path.join(d, f"model-{_cache_key(model)}.json")
+    try:
+        with open(path) as fh:
+            data = json.load(fh)
+        return data["rhs"], data["jac"], data["outputs"], data["initial"], data["sparsity"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _cache_store(model: Model, cm: CompiledModel) -> None:
+    d = _cache_dir()
+    if d is None:
+        return
+    try:
+        os.makedirs(d, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"rhs": cm.source_rhs, "jac": cm.source_jac, "outputs": cm.source_outputs,
+                       "initial": cm.source_initial, "sparsity": cm.jacobian_sparsity.ravel().tolist()}, fh)
+        os.replace(tmp, os.path.join(d, f"model-{_cache_key(model)}.json"))
+    except OSError:  # a read-only home is no reason to fail: generate again next time
+        pass
 
 
 def _as_increment(src: str) -> str:
