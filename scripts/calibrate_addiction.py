@@ -40,18 +40,38 @@ def logit(p):
     return math.log(p / (1 - p))
 
 
-def main(write: bool) -> dict:
+def main(write: bool, passes: int = 3) -> dict:
+    """Fit in sequence; repeat ``passes`` times because the Mg reward (step 4) feeds back on the
+    withdrawal ratio (step 1)."""
+    fit: dict = {}
+    for _ in range(passes):
+        fit = _one_pass(fit)
+        print("pass:", fit, flush=True)
+    for k, v in fit.items():
+        print(f"{k}: {v}")
+    if write:
+        text = YAML.read_text()
+        for k, v in fit.items():
+            text, n_sub = re.subn(rf"^({re.escape(k)}: {{value: )[^,]+,", rf"\g<1>{v},", text, flags=re.M)
+            assert n_sub == 1, k
+        YAML.write_text(text)
+        print(f"written to {YAML}")
+    return fit
+
+
+def _one_pass(prev: dict) -> dict:
     fit = {}
+    base = {k: v for k, v in prev.items() if k in ("addiction.mg_reward_gain",)}
 
     def ratio(n):
-        o = {"addiction.mg_gate_n": n}
+        o = {**base, "addiction.mg_gate_n": n}
         return (ex.withdrawal_score(MG_NECHIFOR2004_MGCL2, overrides=o)["opponent"]
                 / ex.withdrawal_score(0.0, overrides=o)["opponent"])
 
     target = 19.9 / 33.0
     n = brentq(lambda x: ratio(x) - target, 0.0, 80.0, xtol=1e-3)
     fit["addiction.mg_gate_n"] = round(n, 2)
-    o = {"addiction.mg_gate_n": fit["addiction.mg_gate_n"]}
+    o = {**base, "addiction.mg_gate_n": fit["addiction.mg_gate_n"]}
     b_ctl = ex.withdrawal_score(0.0, overrides=o)["opponent"]
     fit["addiction.grooming_per_unit"] = round(33.0 / b_ctl, 1)
     v_mor = ex.place_preference("morphine", 3.0, "sc", overrides=o)["value"]
@@ -71,15 +91,6 @@ def main(write: bool) -> dict:
     bdi0, k0 = ps["addiction.bdi_base"].value, ps["addiction.bdi_gain"].value
     load = (r["bdi"] - bdi0) / k0
     fit["addiction.bdi_gain"] = round((13.1 - bdi0) / load, 2)
-    for k, v in fit.items():
-        print(f"{k}: {v}")
-    if write:
-        text = YAML.read_text()
-        for k, v in fit.items():
-            text, n_sub = re.subn(rf"^({re.escape(k)}: {{value: )[^,]+,", rf"\g<1>{v},", text, flags=re.M)
-            assert n_sub == 1, k
-        YAML.write_text(text)
-        print(f"written to {YAML}")
     return fit
 
 

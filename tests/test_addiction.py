@@ -1,0 +1,111 @@
+"""Addiction layer (issue 6): acceptance checks and invariants.
+
+Checks marked CALIBRATED compare with data the parameters were fitted to (scripts/
+calibrate_addiction.py); they guard the calibration, they do not validate the model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nmdalab.experiments import addiction as ex
+from nmdalab.model.core import Model
+
+MG_2004 = 0.25 * 95.21  # Nechifor 2004 Mg dose as MgCl2 mg/kg (0.5 mEq/kg/day)
+
+
+@pytest.fixture(scope="module")
+def nechifor2004():
+    return ex.withdrawal_score(0.0), ex.withdrawal_score(MG_2004)
+
+
+def test_mg_lowers_morphine_withdrawal_about_40_percent(nechifor2004):
+    """CALIBRATED (mg_gate_n): observed 19.9/33 = 0.603."""
+    ctl, mg = nechifor2004
+    # 0.05: the ratio's SE from the two group SEs is ~0.08; tighter, to catch calibration drift
+    assert abs(mg["score"] / ctl["score"] - 0.603) < 0.05
+
+
+def test_mg_prevents_tolerance_more_than_withdrawal(nechifor2004):
+    """DESIGN.md known result (not calibrated): relative reduction of tolerance > of withdrawal."""
+    ctl, mg = nechifor2004
+    tol_cut = 1 - mg["tolerance"] / ctl["tolerance"]
+    wd_cut = 1 - mg["opponent"] / ctl["opponent"]
+    assert tol_cut > wd_cut > 0
+
+
+def test_mg_given_only_during_withdrawal_does_little():
+    """Known result (Mg failed in alcohol-withdrawal trials): Mg acts on acquisition, so an oral
+    supplement given once dependence is established changes the withdrawal drive by < 5%
+    (expression is not NMDA-gated; oral Mg stays below the reward threshold)."""
+    r = ex._runner("morphine", drugs=("magnesium_chloride",))
+    r.advance(8.0)
+    for d in range(5):
+        r.dose("morphine", "sc", ex._mg(20.0))
+        r.advance(24.0)
+    r2 = ex._runner("morphine", drugs=("magnesium_chloride",))
+    r2.y, r2.t = r.y.copy(), r.t
+    r2.dose("magnesium_chloride", "oral", ex._mg(40.0))
+    r.advance(6.0)
+    r2.advance(6.0)
+    # 5%: Mg must not change the expression of withdrawal much
+    assert abs(r2.out("addiction.withdrawal_drive") / r.out("addiction.withdrawal_drive") - 1) < 0.05
+
+
+def test_mg_lowers_morphine_place_preference_and_is_mildly_rewarding_alone():
+    """Nechifor 2010: morphine 462 s (CALIBRATED), morphine + Mg 262 s (prediction), Mg alone 328 s
+    (CALIBRATED), saline 295 s."""
+    mor = ex.place_preference("morphine", 3.0, "sc")["time_s"]
+    mor_mg = ex.place_preference("morphine", 3.0, "sc", mg_chloride_mg_kg=40.0)["time_s"]
+    mg = ex.place_preference("magnesium_chloride", 10.0, "ip")["time_s"]
+    assert abs(mor - 462) < 28  # the group SE
+    # prediction, direction only: the model removes only ~20% of the preference where the study
+    # found it abolished (262 s); see case addiction.nechifor2010.morphine_mg_cpp (fails, documented)
+    assert mor_mg < mor - 10
+    # mildly rewarding, not aversive: above saline, below half of the morphine effect
+    assert 295 < mg < 295 + 0.5 * (462 - 295)
+
+
+def test_self_administration_deterministic_and_cocaine_acquired():
+    a = ex.self_administration("cocaine", 0.5, sessions=4, seed=7)
+    b = ex.self_administration("cocaine", 0.5, sessions=4, seed=7)
+    s = ex.self_administration("saline", 0.0, sessions=4, seed=7)
+    assert a == b  # same seed, same choices
+    # acquisition: more than twice the vehicle responding over the last two sessions
+    assert sum(a["infusions"][-2:]) > 2 * max(1, sum(s["infusions"][-2:]))
+
+
+def test_layer_composes_without_optional_layers():
+    """The addiction layer alone (no Mg, receptor, HPA): neutral defaults, morphine still works."""
+    m = Model.default(("addiction",))
+    assert "csf.mg_ionised" not in m.output_names
+    from nmdalab.closed_loop import Runner
+
+    r = Runner(m, "rat", drugs=frozenset({"morphine"}))
+    assert r.out("addiction.plasticity_gate") == pytest.approx(1.0)  # neutral gate, exactly
+    r.dose("morphine", "sc", ex._mg(3.0))
+    r.advance(6.0)
+    assert r.out("drug_value") > 0
+
+
+@pytest.fixture(scope="module")
+def chronic():
+    return ex.chronic_use(days_per_week=4, grams=1.0, weeks=6, abstinence_days=18)
+
+
+def test_human_chronic_use_tolerance_and_withdrawal_course(chronic):
+    """Tolerance develops; withdrawal begins within a day, peaks within days 1-4 and settles
+    within ~2 weeks (add.withdrawal.course, memory-grade; time constants CALIBRATED by hand)."""
+    assert chronic["tolerance"] > 0.1  # marked tolerance (Jansen 2001: 'high tolerance')
+    assert chronic["wd_onset_d"] <= 1.0
+    assert 1.0 <= chronic["wd_peak_d"] <= 4.0
+    assert chronic["wd_settle_d"] <= 16.0  # two weeks plus slack for a memory-grade row
+
+
+def test_outputs_bounded(chronic):
+    for key in ("dependence", "tolerance", "craving"):
+        assert 0.0 <= chronic[key] < 1.0
+    wd = np.asarray(chronic["wd"])
+    assert np.all((wd >= 0) & (wd < 1))  # withdrawal index is a 0-1 scale
+    assert chronic["drug_value"] >= 0
