@@ -11,11 +11,14 @@ Reward signal (algebraic; "dopamine excess", dimensionless, 1 = NAc dopamine dou
 Per drug, ``a_d >= 0``:
 
 * ketamine: the circuit layer's ``circuit.dopamine_nac`` (relative to baseline 1) when it is
-  composed, ``a_ket = dopamine_nac - 1``.  Without it a **fallback** (documented, grade D):
-  disinhibition of VTA/NAc dopamine by block of interneuron NMDA receptors, net of receptor
-  up-regulation (so up-regulation is tolerance)::
+  composed, ``a_ket = pos(dopamine_nac - 1)``.  Without it a **fallback** (documented, grade D):
+  disinhibition of VTA/NAc dopamine by block of interneuron NMDA receptors, divided by the
+  receptor up-regulation (so up-regulation is tolerance)::
 
-      a_ket = e_ket * pos(1 - R_int * (1 - db_int))
+      a_ket = e_ket * db_int / R_int
+
+  (``a_ket`` and the pyramidal block ``db_pyr`` are carried by two fast first-order filter states,
+  time constant ``tau_fast`` ~1 min, so the slow rates refer to state symbols)
 
   with ``db_int = nmda.interneuron.drug_blocked`` and ``R_int = nmda.interneuron.receptors``.
   Ketamine also has an **aversive** component (dissociation/dysphoria; conditioned taste
@@ -50,7 +53,10 @@ States (all dimensionless)
 * learned drug value ``V`` (continuous-time TD with a non-compensable drug term, Redish 2004:
   the prediction error never falls below ``eps * h``)::
 
-      u = a_raw / (a_raw + a_on);  dV/dt = eta * g * u * max(h - V, eps * h) - V/tau_V
+      u = a_raw / (a_raw + a_on);  dV/dt = eta * g * u * (h - V + eps * a_raw) - V/tau_V
+
+  (a linear continuous-time form of Redish's max(delta, D): the drug's own signal ``eps*a_raw``
+  is added to every prediction error, so V settles above the experienced reward)
 
 * tolerance ``T`` (cellular, NMDA-dependent; in [0, 1))::
 
@@ -68,7 +74,8 @@ States (all dimensionless)
   prevents opioid tolerance more than withdrawal)
 
 * withdrawal ``W``: the rebound when the drug is absent (opponent unmasked) plus NMDA
-  hyperfunction from up-regulated receptors once ketamine has gone, low-pass filtered so that
+  hyperfunction from up-regulated receptors once ketamine has gone (the opponent is unmasked
+  smoothly as the drug effect ``a`` falls below ``a_on``), low-pass filtered so that
   symptoms build over a day or two and settle over about two weeks::
 
       drive = B * a_on/(a_on + a) + w_R * (R_pyr - 1) * (1 - db_pyr);   dW/dt = (drive - W)/tau_W
