@@ -19,10 +19,11 @@ Two arms drive BDNF (Autry et al. 2011; Li et al. 2010)
 TrkB and its kinases (QSS): ``TrkB = BDNF^h_trk``, ``ERK = Akt = TrkB``, GSK-3 activity
 ``GSK3 = Akt^(-h_gsk)`` (Ser9 phosphorylation inhibits it; Beurel et al. 2011).
 
-mTORC1 as an AND gate of BDNF and activity (Jain & Bhalla 2009), so it is transient and needs
-the glutamate surge (inverted U)::
+mTORC1 as an AND gate of BDNF and activity (Jain & Bhalla 2009): activity amplifies the
+TrkB-driven excess but cannot activate mTORC1 without it (BDNF knockout abolishes), so it is
+transient and needs the glutamate surge (inverted U)::
 
-    d mTOR/dt = k_m ( (TrkB^a_m A^b_m)^(1-block_mtor) - mTOR )
+    d mTOR/dt = k_m ( 1 + (1 - block_mtor) (TrkB^a_m - 1) A^b_m - mTOR )
 
 p70S6K and 4E-BP1 phosphorylation are read out as ``mTOR`` (same time course in Li 2010).
 
@@ -131,7 +132,7 @@ def plasticity_layer() -> Submodel:
     vgf, igf2, mir = bdnf**h_vgf, bdnf**h_igf, bdnf ** (-h_mir)
     m.rate(pe, k_pe * (g_e**h_ek - pe))
     m.rate(bdnf, k_b * ((transl ** (1 - b_tr) * ampa**h_rel) ** (1 - b_bdnf) * E_F ** (-c_b * cort) - bdnf))
-    m.rate(mtor, k_m * ((trkb**a_m * ampa**b_m) ** (1 - b_mtor) - mtor))
+    m.rate(mtor, k_m * (1 + (1 - b_mtor) * (trkb**a_m - 1) * ampa**b_m - mtor))
     m.rate(q, k_q * ((mtor * transl) ** (1 - b_tr) - q))
     theta = P("synthesis_threshold", "1", "translation excess below which no lasting synaptic change forms")
     drive = smooth_pos(q - 1 - theta, theta / 10) - smooth_pos(1 - q - theta, theta / 10)
