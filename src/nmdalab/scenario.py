@@ -76,8 +76,16 @@ class StressorItem(_Strict):
     intensity: float = 1.0
 
 
+class InterventionItem(_Strict):
+    """An experimental manipulation of the plasticity chain (mood layer): ``{name: rapamycin}``."""
+
+    name: str
+
+
 class ArmSpec(_Strict):
     regimen: list[DoseItem] = Field(default_factory=list)
+    #: rapamycin, anisomycin, bdnf_knockout, nbqx, spinogenesis_block (nmdalab.model.plasticity)
+    interventions: list[InterventionItem] = Field(default_factory=list)
     stressors: list[StressorItem] = Field(default_factory=list)
 
 
@@ -127,6 +135,7 @@ class Scenario:
         self.output_interval_h = units.to(spec.output_interval, "h", "output_interval")
         self.arms: dict[str, list[DoseSpec]] = {}
         self.stressors: dict = {}  # arm -> list of nmdalab.model.hpa.StressorSpec
+        self.interventions: dict[str, list[str]] = {}  # arm -> intervention names (mood layer)
         self.endpoints = spec.endpoints
         self.population = spec.population
         self.solver = spec.solver
@@ -201,7 +210,7 @@ def _allowed_fields(loc) -> list[str]:
         if model is ScenarioSpec and part == "arms":
             model, i = ArmSpec, i + 2  # skip the arm's name
             continue
-        model = {"population": PopulationSpec, "regimen": DoseItem, "stressors": StressorItem, "endpoints": EndpointSpec, "solver": SolverSpec}.get(part, model)
+        model = {"population": PopulationSpec, "regimen": DoseItem, "stressors": StressorItem, "interventions": InterventionItem, "endpoints": EndpointSpec, "solver": SolverSpec}.get(part, model)
         i += 1
     return sorted(model.model_fields)
 
@@ -238,6 +247,7 @@ def _validate(spec: ScenarioSpec, raw: dict) -> Scenario:
                 "each product has its own population PK model, so give them in separate arms"
             )
         sc.arms[arm_name] = doses
+        sc.interventions[arm_name] = _interventions(arm.interventions, f"arms.{arm_name}.interventions")
         sc.stressors[arm_name] = [_stressor(item, f"arms.{arm_name}.stressors[{i}]", sc.duration_h)
                                   for i, item in enumerate(arm.stressors)]
     from .model.registry import default_model
@@ -253,11 +263,8 @@ def _validate(spec: ScenarioSpec, raw: dict) -> Scenario:
             raise ScenarioError(f"{where}.kind: {ep.kind!r} is not an endpoint kind; allowed: {', '.join(ENDPOINT_KINDS)}.{did_you_mean(ep.kind, ENDPOINT_KINDS)}")
         needs = ENDPOINT_KINDS[ep.kind]
         if "scale" in needs or (ep.scale is not None and ep.variable is None):
-            raise ScenarioError(
-                f"{where}.kind: {ep.kind!r} needs a depression scale (madrs, hdrs), which comes with the mood layer; "
-                "it is not in this version of nmdalab"
-            )
-        if "variable" in needs:
+            _check_scale(ep, where, needs, outputs, sc.duration_h)
+        elif "variable" in needs:
             if ep.variable is None:
                 raise ScenarioError(f"{where}.variable: kind {ep.kind!r} needs a variable, e.g. plasma.ketamine")
             if ep.variable not in outputs:
@@ -275,6 +282,35 @@ def _validate(spec: ScenarioSpec, raw: dict) -> Scenario:
             if not 0 <= lo < hi <= sc.duration_h + 1e-9:
                 raise ScenarioError(f"{where}.window: {ep.window!r} must satisfy 0 <= start < end <= duration")
     return sc
+
+
+def _interventions(items, where: str) -> list[str]:
+    from .model.mood import check_interventions
+
+    return check_interventions(items, where)
+
+
+def _check_scale(ep: EndpointSpec, where: str, needs: set, outputs, duration_h: float) -> None:
+    """Depression-scale endpoints (mood layer): scale, threshold, cutoff, after."""
+    from .model.mood import SCALES
+
+    if ep.scale is None:
+        raise ScenarioError(f"{where}.scale: kind {ep.kind!r} needs a depression scale; allowed: {', '.join(SCALES)}")
+    if ep.scale not in SCALES:
+        raise ScenarioError(f"{where}.scale: {ep.scale!r} is not a depression scale; allowed: {', '.join(SCALES)}."
+                            f"{did_you_mean(ep.scale, SCALES)}")
+    if SCALES[ep.scale] not in outputs:
+        raise ScenarioError(f"{where}.scale: {ep.scale!r} needs the mood layer, which the default model lacks")
+    if ep.threshold is not None and not 0 < ep.threshold <= 1:
+        raise ScenarioError(f"{where}.threshold: {ep.threshold!r} is a fractional reduction; give a value in (0, 1], e.g. 0.5")
+    if ep.cutoff is not None and not 0 <= ep.cutoff <= 60:
+        raise ScenarioError(f"{where}.cutoff: {ep.cutoff!r} must be a score in 0-60 (MADRS remission: 10)")
+    if "after" in needs:
+        if ep.after is None:
+            raise ScenarioError(f"{where}.after: kind {ep.kind!r} needs a time, e.g. after: 24 h (responders at that time)")
+        after = units.to(ep.after, "h", f"{where}.after")
+        if not 0 < after < duration_h:
+            raise ScenarioError(f"{where}.after: {ep.after!r} must lie inside the simulated {duration_h:g} h")
 
 
 def _typical(value, unit, default):
