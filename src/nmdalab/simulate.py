@@ -21,6 +21,7 @@ from . import population
 from .errors import SolverError
 from .model.core import CompiledModel, Model
 from .model.hpa import stressor_events
+from .model.mood import arm_parameters
 from .regimen import DRUGS, dose_events, merge
 from .results import Results
 from .scenario import DEFAULT_WEIGHT_KG, Scenario, load_scenario
@@ -86,6 +87,7 @@ def simulate(
     for a, (arm, doses) in enumerate(sc.arms.items()):
         drugs = {d.drug for d in doses}
         ps = parameters or parameter_set(sc.species, drugs)
+        ps = arm_parameters(ps, pop.diagnosis, sc.interventions.get(arm, ()))  # mood layer: diagnosis, interventions
         bound = ps.bind(model)
         param_meta[arm] = {"set": ps.name, "hash": ps.hash()}
         default_w = DEFAULT_WEIGHT_KG[sc.species]
@@ -94,7 +96,7 @@ def simulate(
         for pat in patients:
             p = pat.parameters(bound)
             values = dict(zip(bound.names, p))
-            ev = merge([dose_events(d, pat.weight_kg, values, model.state_index) for d in doses if d.drug != "placebo"]
+            ev = merge([dose_events(d, pat.weight_kg, values, model.state_index) for d in doses]
                        # stressors feed the HPA stress drive (nmdalab.model.hpa)
                        + [stressor_events(sc.stressors.get(arm), pop.chronic_stress, sc.duration_h, values, model)])
             cov_rows.append({"arm": arm, "patient": pat.index, "weight_kg": pat.weight_kg, "age_years": pat.age_years,
