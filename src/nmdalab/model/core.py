@@ -217,6 +217,12 @@ class Model:
 
     def hash(self) -> str:
         """A hash of the equations (states, rates, intermediates), stable across runs."""
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = self.__dict__["_hash"] = self._compute_hash()
+        return cached
+
+    def _compute_hash(self) -> str:
         h = hashlib.sha256()
         for s, r in zip(self.states, self.rates):
             h.update(f"{s.name}[{s.unit}]({sp.srepr(s.initial)})={sp.srepr(r)};".encode())

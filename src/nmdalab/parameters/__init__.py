@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 from importlib import resources
 
 import numpy as np
@@ -152,6 +154,37 @@ def _expand(key: str) -> list[str]:
 
 
 def load(name: str) -> ParameterSet:
+    """Load a bundled parameter set by name (``human``, ``esketamine``, ``rodent``) or a path.
+
+    Bundled sets are read once per process; each call returns a fresh :class:`ParameterSet`
+    (sharing the immutable :class:`Parameter` entries), so callers may overlay or override freely.
+    """
+    if name.endswith((".yaml", ".yml")):
+        return _load_uncached(name)
+    cached = _load_bundled(name, _stamp(name))
+    return ParameterSet(cached.name, dict(cached.parameters), dict(cached.meta))
+
+
+def _stamp(name: str) -> tuple:
+    """Modification times of a bundled set's files: a calibration script that rewrites a file
+    invalidates the cached copy."""
+    folder = resources.files(__package__)
+    out = []
+    for f in folder.iterdir():
+        if f.name == f"{name}.yaml" or (f.name.startswith(f"{name}-") and f.name.endswith(".yaml")):
+            try:
+                out.append((f.name, os.stat(str(f)).st_mtime_ns))
+            except OSError:
+                out.append((f.name, 0))
+    return tuple(sorted(out))
+
+
+@lru_cache(maxsize=32)
+def _load_bundled(name: str, stamp: tuple) -> ParameterSet:
+    return _load_uncached(name)
+
+
+def _load_uncached(name: str) -> ParameterSet:
     """Load a bundled parameter set by name (``human``, ``esketamine``, ``rodent``) or a path.
 
     A bundled set ``NAME`` is ``NAME.yaml`` merged with every layer file ``NAME-<layer>.yaml``
