@@ -102,8 +102,10 @@ class EndpointSpec(_Strict):
 
 
 class SolverSpec(_Strict):
-    engine: Literal["scipy"] = "scipy"
-    method: Literal["LSODA", "BDF", "Radau", "RK45", "DOP853"] = "LSODA"
+    #: scipy: per-patient solve_ivp (the reference); batch: a whole arm at once (engines/batch.py)
+    engine: Literal["scipy", "batch"] = "scipy"
+    #: SciPy names, or the engine-neutral auto | dopri5 | rosenbrock (each engine maps the other's)
+    method: Literal["LSODA", "BDF", "Radau", "RK45", "DOP853", "auto", "dopri5", "rosenbrock"] = "LSODA"
     rtol: float = Field(1e-6, gt=0, lt=1)
     atol: float = Field(1e-9, gt=0)
 

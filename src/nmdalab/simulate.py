@@ -93,29 +93,31 @@ def simulate(
         default_w = DEFAULT_WEIGHT_KG[sc.species]
         patients = population.sample(arm, a, n, pop.seed, pop.variability, pop.weight, pop.age,
                                      default_w, len(bound.names), bound.omega, pop.serum_mg)
-        for pat in patients:
+        P = np.empty((len(bound.names), len(patients)))
+        events = []
+        for k, pat in enumerate(patients):
             p = pat.parameters(bound)
+            P[:, k] = p
             values = dict(zip(bound.names, p))
-            ev = merge([dose_events(d, pat.weight_kg, values, model.state_index) for d in doses]
-                       # stressors feed the HPA stress drive (nmdalab.model.hpa)
-                       + [stressor_events(sc.stressors.get(arm), pop.chronic_stress, sc.duration_h, values, model)])
+            events.append(merge([dose_events(d, pat.weight_kg, values, model.state_index)
+                                 for d in doses]
+                                # stressors feed the HPA stress drive (nmdalab.model.hpa)
+                                + [stressor_events(sc.stressors.get(arm), pop.chronic_stress, sc.duration_h, values, model)]))
             cov_rows.append({"arm": arm, "patient": pat.index, "weight_kg": pat.weight_kg, "age_years": pat.age_years,
                              "serum_mg_mM": pat.serum_mg_mM})
-            try:
-                y = integrate_patient(cm, p, ev, times, sc)
-            except SolverError as exc:
-                if n == 1:
-                    raise
-                status_rows.append({"arm": arm, "patient": pat.index, "status": str(exc)})
-            else:
-                o = cm.outputs(y, p)[out_idx]
-                arr[a, pat.index, :, : len(outs)] = o.T
-                if states:
-                    arr[a, pat.index, :, len(outs):] = y.T
-                status_rows.append({"arm": arm, "patient": pat.index, "status": "ok"})
-            done += 1
-            if progress:
-                progress(done, total)
+        Y, status = run_engine(cm, P, events, times, sc.solver, progress=progress, done=done, total=total)
+        if n == 1 and status[0] != "ok":
+            raise SolverError(status[0])
+        good = np.array([st == "ok" for st in status])
+        if good.any():
+            Yg = np.moveaxis(Y[good], 0, 1)  # (n_states, n_good, n_times)
+            o = np.asarray(cm.outputs(Yg, P[:, good, None], times))[out_idx]  # (n_outputs, n_good, n_times)
+            idx = np.array([pat.index for pat in patients])[good]
+            arr[a, idx, :, : len(outs)] = np.moveaxis(o, 0, -1)
+            if states:
+                arr[a, idx, :, len(outs):] = np.moveaxis(Y[good], 1, -1)
+        status_rows.extend({"arm": arm, "patient": pat.index, "status": st} for pat, st in zip(patients, status))
+        done += len(patients)
     data = xr.DataArray(arr, dims=("arm", "patient", "time", "variable"),
                         coords={"arm": list(sc.arms), "patient": np.arange(n), "time": times, "variable": var_names})
     prov = provenance(sc, model, param_meta, _time.perf_counter() - t_start)
@@ -127,7 +129,66 @@ def integrate_patient(cm, p, events, times, sc: Scenario):
     from .engines.scipy_engine import integrate
 
     s = sc.solver
-    return integrate(cm, p, events, times, method=s.method, rtol=s.rtol, atol=s.atol)
+    return integrate(cm, p, events, times, method=scipy_method(s.method), rtol=s.rtol, atol=s.atol)
+
+
+# ------------------------------------------------------------------------------------------
+# engines: run(cm, P[n_params, n], events[n], times, solver) -> (states[n, n_states, n_times], status[n])
+# ------------------------------------------------------------------------------------------
+
+#: scipy ``solve_ivp`` method for the engine-neutral method names
+_SCIPY_METHOD = {"auto": "LSODA", "dopri5": "RK45", "rosenbrock": "Radau"}
+#: batched-engine method for the SciPy method names
+_BATCH_METHOD = {"LSODA": "auto", "RK45": "dopri5", "DOP853": "dopri5", "BDF": "rosenbrock", "Radau": "rosenbrock"}
+
+
+def scipy_method(method: str) -> str:
+    return _SCIPY_METHOD.get(method, method)
+
+
+def batch_method(method: str) -> str:
+    return _BATCH_METHOD.get(method, method)
+
+
+def _run_scipy(cm, P, events, times, solver, progress=None, done=0, total=0):
+    """The reference engine, one patient after the other."""
+    from .engines.scipy_engine import integrate
+
+    n = P.shape[1]
+    Y = np.full((n, cm.n_states, len(times)), np.nan)
+    status = []
+    for k in range(n):
+        try:
+            Y[k] = integrate(cm, P[:, k], events[k], times, method=scipy_method(solver.method),
+                             rtol=solver.rtol, atol=solver.atol)
+        except SolverError as exc:
+            if n == 1:
+                raise
+            status.append(str(exc))
+        else:
+            status.append("ok")
+        if progress:
+            progress(done + k + 1, total)
+    return Y, status
+
+
+def _run_batch(cm, P, events, times, solver, progress=None, done=0, total=0):
+    """The batched engine: the whole arm at once."""
+    from .engines import batch
+
+    settings = batch.Settings(method=batch_method(solver.method), rtol=solver.rtol, atol=solver.atol)
+    Y, status = batch.run(cm, P, events, times, settings)
+    if progress:
+        progress(done + P.shape[1], total)
+    return Y, status
+
+
+ENGINES = {"scipy": _run_scipy, "batch": _run_batch}
+
+
+def run_engine(cm, P, events, times, solver, progress=None, done=0, total=0):
+    """Integrate the patients (columns of ``P``) with the engine the solver settings name."""
+    return ENGINES[solver.engine](cm, P, events, times, solver, progress=progress, done=done, total=total)
 
 
 def provenance(sc: Scenario, model: Model, param_meta: dict, wall_s: float) -> dict:
