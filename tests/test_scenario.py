@@ -70,7 +70,7 @@ def test_bad_dose_items_name_the_field(change, fragment):
         ({"population": {"diagnosis": "sad"}}, "population.diagnosis"),
         ({"endpoints": [{"name": "c", "kind": "cmax", "variable": "plasma.ketamin"}]}, "Did you mean 'plasma.ketamine'"),
         ({"endpoints": [{"name": "c", "kind": "cmaxx", "variable": "plasma.ketamine"}]}, "Did you mean 'cmax'"),
-        ({"endpoints": [{"name": "r", "kind": "response_rate", "scale": "madrs", "at": "24 h"}]}, "mood layer"),
+        ({"endpoints": [{"name": "r", "kind": "response_rate", "scale": "hamd", "at": "24 h"}]}, "'hamd' is not a depression scale"),
     ],
 )
 def test_bad_top_level_fields(top, fragment):

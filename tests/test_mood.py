@@ -1,0 +1,132 @@
+"""Mood layer: clinical time course, placebo separation, interventions, dose, endpoints.
+
+Truths: onset within hours, largest effect around day 1, fading over about a week (Zarate 2006;
+Kishimoto 2016 meta-analysis: superior from 40 min, peak at day 1, lost by days 10-12);
+ketamine above midazolam above saline (Murrough 2013; Newport 2015).  The mood couplings are
+calibrated (scripts/calibrate_mood.py) to Han 2016 rates and the Murrough 24-h changes; the
+timing checks below use the time course, which was not fitted except the 2-h point.
+"""
+
+import numpy as np
+import pytest
+
+import nmdalab
+from nmdalab.analysis.endpoints import scale_per_patient, wilson_interval
+from nmdalab.model.registry import default_model
+
+LAYERS = ("pk", "magnesium", "nmda", "circuit", "plasticity", "mood")
+INF = {"route": "iv_infusion", "duration": "40 min", "at": "0 h"}
+
+
+def ket(dose="0.5 mg/kg"):
+    return [{"drug": "ketamine", "dose": dose, **INF}]
+
+
+@pytest.fixture(scope="module")
+def trial():
+    arms = {"ketamine": {"regimen": ket()},
+            "saline": {"regimen": [{"drug": "placebo", **INF}]},
+            "midazolam": {"regimen": [{"drug": "midazolam", "dose": "0.045 mg/kg", **INF}]},
+            "rapamycin": {"regimen": ket(), "interventions": [{"name": "rapamycin"}]},
+            "ket_0.1": {"regimen": ket("0.1 mg/kg")},
+            "ket_4.5": {"regimen": [{"drug": "ketamine", "route": "iv_bolus", "dose": "4.5 mg/kg", "at": "0 h"}]}}
+    sc = {"name": "typical", "duration": "10 d", "output_interval": "1 h",
+          "population": {"variability": False, "diagnosis": "trd"}, "arms": arms}
+    return nmdalab.simulate(sc, model=default_model(LAYERS))
+
+
+def madrs(res, arm):
+    return res["madrs"].sel(arm=arm).values[0]
+
+
+@pytest.mark.xfail(strict=True, reason="known model disagreement (issue 4 report): at day 10 ~43% of the peak "
+                   "effect remains (spine/synaptic-protein turnover of 3.5-4 days); Kishimoto 2016 says lost by days 10-12")
+def test_time_course_shape(trial):
+    m, t = madrs(trial, "ketamine"), trial.time
+    assert m[0] - m[int(np.argmin(abs(t - 4)))] > 0.15 * m[0]  # onset within hours (Zarate 2006: by 110 min)
+    drop = madrs(trial, "saline") - m  # the drug effect: difference from the saline arm, as trials report it
+    k_peak = int(np.argmax(drop))
+    assert 12 <= t[k_peak] <= 72  # largest effect around day 1 (Kishimoto 2016: peak day 1); 12-72 h band
+    # fading over about a week: Zarate 2006 d = 0.68 at 1 week vs 1.46 at 24 h (ratio 0.47); Han 2016
+    # response 39.8% at day 7 vs 52.2% at 24 h (ratio 0.77): the day-7 effect must lie below the upper one
+    assert drop[int(np.argmin(abs(t - 168)))] < 0.77 * drop[k_peak]
+    assert drop[-1] < 0.35 * drop[k_peak]  # mostly lost by day 10 (Kishimoto: superiority lost by days 10-12)
+
+
+def test_ketamine_beats_midazolam_beats_saline(trial):
+    k24 = int(np.argmin(abs(trial.time - 24)))
+    ch = {a: madrs(trial, a)[k24] - madrs(trial, a)[0] for a in ("ketamine", "midazolam", "saline")}
+    assert ch["ketamine"] < ch["midazolam"] < ch["saline"] < 0
+
+
+def test_rapamycin_abolishes_the_sustained_effect(trial):
+    k72 = int(np.argmin(abs(trial.time - 72)))
+    mid = madrs(trial, "midazolam")[k72]  # same expectation as the ketamine arms
+    full = mid - madrs(trial, "ketamine")[k72]
+    rapa = mid - madrs(trial, "rapamycin")[k72]
+    assert full > 5  # a real sustained drug effect at 72 h, points
+    assert rapa < 0.25 * full  # Li 2010: rapamycin blocks it; at most a quarter left
+
+
+@pytest.mark.xfail(strict=True, reason="known model disagreement (issue 4 report): the inverted U holds for the "
+                   "glutamate surge at clamped exposure (test_circuit) but not for mood: after an anaesthetic bolus "
+                   "brain ketamine falls through the effective window and the model gives a larger day-1 effect")
+def test_dose_response_inverted_u(trial):
+    k24 = int(np.argmin(abs(trial.time - 24)))
+    eff = {a: madrs(trial, "midazolam")[k24] - madrs(trial, a)[k24] for a in ("ket_0.1", "ketamine", "ket_4.5")}
+    # 0.5 mg/kg beats both a low dose and an anaesthetic bolus (preclinical inverted U, PMC9908316)
+    assert eff["ketamine"] > eff["ket_0.1"] and eff["ketamine"] > eff["ket_4.5"]
+
+
+def test_diagnosis_baselines():
+    base = {}
+    for dx in ("healthy", "mdd", "trd", "bipolar"):
+        sc = {"name": dx, "duration": "1 h", "output_interval": "1 h", "population": {"variability": False, "diagnosis": dx},
+              "arms": {"a": {"regimen": [{"drug": "placebo", **INF}]}}}
+        base[dx] = float(nmdalab.simulate(sc, model=default_model(LAYERS))["madrs"].values[0, 0, 0])
+    assert base["healthy"] < 8 < base["mdd"] <= base["trd"]  # healthy below the remission cutoff
+    assert 25 <= base["trd"] <= 40  # TRD trial baselines 32-37 (a wide band: assumed values)
+
+
+def test_hdrs_is_a_rescaled_madrs(trial):
+    h, m = trial["hdrs"].sel(arm="ketamine").values[0], madrs(trial, "ketamine")
+    ratio = h / m
+    assert np.allclose(ratio, ratio[0]) and 0.6 < ratio[0] < 0.85  # HDRS-17 ~0.7 x MADRS (linking studies)
+
+
+def test_scale_endpoints_by_hand():
+    t = np.array([0.0, 24.0, 72.0, 168.0])
+    v = np.array([[30, 14, 15, 20],    # responder at 24 h (and at 72 h: exactly 50%), relapses at 168 h
+                  [30, 16, 14, 14],    # not a responder at 24 h (47%)
+                  [40, 8, 9, 10]])     # responder, remitter, never relapses
+    assert list(scale_per_patient("response_rate", t, v, at=24.0)) == [1, 0, 1]
+    assert list(scale_per_patient("remission_rate", t, v, at=24.0, cutoff=10)) == [0, 0, 1]
+    rel = scale_per_patient("median_time_to_relapse", t, v, after=24.0)
+    assert rel[0] == 168.0 and np.isnan(rel[1]) and np.isinf(rel[2])
+    lo, hi = wilson_interval(5, 10)
+    assert lo == pytest.approx(0.2366, abs=1e-4) and hi == pytest.approx(0.7634, abs=1e-4)  # Wilson 1927 worked value
+
+
+def test_trial_endpoints_summary():
+    sc = {"name": "mini-trial", "duration": "7 d", "output_interval": "2 h",
+          "population": {"n": 12, "seed": 3, "diagnosis": "trd"},
+          "arms": {"ketamine": {"regimen": ket()}, "placebo": {"regimen": [{"drug": "placebo", **INF}]}},
+          "endpoints": [{"name": "resp24", "kind": "response_rate", "scale": "madrs", "at": "24 h"},
+                        {"name": "rem24", "kind": "remission_rate", "scale": "madrs", "at": "24 h"},
+                        {"name": "chg24", "kind": "mean_change", "scale": "hdrs", "at": "24 h"},
+                        {"name": "relapse", "kind": "median_time_to_relapse", "scale": "madrs", "after": "24 h"}]}
+    s = nmdalab.simulate(sc, model=default_model(LAYERS)).endpoints()
+    k, p = s["arms"]["ketamine"]["endpoints"], s["arms"]["placebo"]["endpoints"]
+    for e in (k["resp24"], k["rem24"]):
+        assert 0 <= e["ci95"][0] <= e["value"] <= e["ci95"][1] <= 1 and e["unit"] == "1"
+    assert k["resp24"]["value"] > p["resp24"]["value"]
+    assert k["chg24"]["value"] < p["chg24"]["value"] < 0
+
+
+def test_bad_scale_is_a_clear_error():
+    from nmdalab.errors import ScenarioError
+
+    sc = {"name": "x", "arms": {"a": {"regimen": []}},
+          "endpoints": [{"name": "r", "kind": "response_rate", "scale": "madr", "at": "1 h"}]}
+    with pytest.raises(ScenarioError, match="Did you mean 'madrs'"):
+        nmdalab.load_scenario(sc)
