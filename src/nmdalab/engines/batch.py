@@ -115,7 +115,9 @@ def run(
     if n_pat == 0:
         return out, status
     method = s.method if s.method != "auto" else choose_method(cm, P, y, t_end)
-    uses_t = any(_t_symbol in r.free_symbols for r in cm.model.rates)
+    uses_t = getattr(cm.model, "uses_time", None)
+    if uses_t is None:
+        uses_t = any(_t_symbol in r.free_symbols for r in cm.model.rates)
 
     # union of breakpoints; boluses and infusions per breakpoint as index arrays
     bps = set()
