@@ -17,6 +17,16 @@ Data used (rows of ``nmdalab/data/preclinical.csv`` / ``addiction.csv``):
 5. ``addiction.bdi_gain`` <- add.fan2016: BDI 13.1 in chronic users (typical user assumed: 4
    days a week, 1 g per session, 26 weeks; case addiction.fan2016.bdi).
 
+Calibrated by hand, not by this script: ``addiction.opp_tau`` and ``addiction.wd_tau`` <-
+add.withdrawal.course (memory-grade: begins within ~24 h, peaks days 1-4, settles in 1-2 weeks;
+cases addiction.human.withdrawal_onset/peak/settle, all marked calibrated).
+
+Not calibrated (assumed, grade D): ``addiction.ket_aversion_db50`` and every other ketamine
+reward/aversion parameter.  add.age_cpp ("adults: place aversion at 3 and 10 mg/kg, self-administer
+0.03-0.3 mg/kg/infusion") is NOT used for a fit: the model cannot meet both halves of the row (see
+cases addiction.ketamine.adult_ip_aversion and addiction.ketamine.sa_acquired_*, which stay
+uncalibrated and fail).
+
 Objective: each parameter solves its target exactly (one equation, one unknown; Brent's method
 or closed form).
 """
