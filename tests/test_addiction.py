@@ -41,7 +41,7 @@ def test_mg_given_only_during_withdrawal_does_little():
     (expression is not NMDA-gated; oral Mg stays below the reward threshold)."""
     r = ex._runner("morphine", drugs=("magnesium_chloride",))
     r.advance(8.0)
-    for d in range(5):
+    for _d in range(5):
         r.dose("morphine", "sc", ex._mg(20.0))
         r.advance(24.0)
     r2 = ex._runner("morphine", drugs=("magnesium_chloride",))
@@ -147,3 +147,21 @@ def test_calibrated_parameters_name_existing_calibrated_cases():
             assert name in script_text, f"{name}: not fitted by scripts/calibrate_addiction.py"
     assert n_cal >= 5
     assert params["addiction.ket_aversion_db50"]["source"].startswith("assumed:")
+
+
+def test_ketamine_reward_is_circuit_dopamine_when_circuit_composed():
+    """With the circuit layer composed the ketamine reward is the real NAc dopamine output
+    (``circuit.dopamine_nac - 1``, through the one-minute filter), not the fallback gain; the
+    experiments compose ketamine without the circuit, so their calibrations use the fallback."""
+    from nmdalab.closed_loop import Runner
+
+    r = Runner(Model.default(("pk", "magnesium", "nmda", "circuit", "addiction")), "rat",
+               drugs=frozenset({"ketamine"}))
+    r.advance(1.0)
+    r.dose("ketamine", "iv_bolus", ex._mg(0.3))
+    r.advance(0.5)  # past the brain peak: dopamine changes slowly next to the 1-min filter
+    excess = r.out("circuit.dopamine_nac") - 1
+    assert excess > 0.01
+    # 5%: filter lag and tolerance (both small after one infusion)
+    assert r.out("addiction.reward") == pytest.approx(excess, rel=0.05)
+    assert "circuit.dopamine_nac" not in ex._model(ex._LAYERS["ketamine"]).output_names
