@@ -91,7 +91,7 @@ class Runner:
         self._infusions: list = []  # (t_start, t_end, index, rate)
 
     def _outputs(self, y):
-        return np.asarray(self.cm.outputs(y, self.p), dtype=float)
+        return np.asarray(self.cm.outputs(y, self.p, self.t), dtype=float)
 
     def out(self, name: str) -> float:
         return float(self._outputs(self.y)[self.out_names.index(name)])

@@ -89,7 +89,7 @@ def simulate(
         ps = parameters or parameter_set(sc.species, drugs)
         ps = arm_parameters(ps, pop.diagnosis, sc.interventions.get(arm, ()))  # mood layer: diagnosis, interventions
         bound = ps.bind(model)
-        param_meta[arm] = {"set": ps.name, "hash": ps.hash()}
+        param_meta[arm] = {"set": ps.name, "hash": ps.hash(), "sources": ps.citations(model)}
         default_w = DEFAULT_WEIGHT_KG[sc.species]
         patients = population.sample(arm, a, n, pop.seed, pop.variability, pop.weight, pop.age,
                                      default_w, len(bound.names), bound.omega, pop.serum_mg)
