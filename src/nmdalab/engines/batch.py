@@ -306,7 +306,7 @@ def _dopri5(cm, y, P, U, h, ok, status, t0, t1, times, j0, j1, out, s: Settings,
             grow = np.where(err == 0, 10.0, np.clip(0.9 * err ** -0.2, 0.2, 10.0))
             shrink = np.where(finite, np.clip(0.9 * err ** -0.2, 0.2, 1.0), 0.2)
         a.h = np.where(acc, hh * grow, hh * shrink)
-        small = a.h < 10 * np.spacing(np.maximum(np.abs(a.t), 1.0))
+        small = ~(a.h >= 10 * np.spacing(np.maximum(np.abs(a.t), 1.0)))  # NaN step (NaN parameter): fails now
         bad = ~acc & (small | (attempts > s.max_steps))
         done = acc & (a.t >= t1)
         a.h = np.where(done, np.maximum(a.h, h_prop), a.h)  # the next segment starts from the unclipped step
@@ -407,7 +407,7 @@ def _rosenbrock(cm, y, P, U, h, ok, status, t0, t1, times, j0, j1, out, s: Setti
             grow = np.where(err == 0, 4.0, np.clip(0.9 * err ** -0.25, 0.2, 4.0))
             shrink = np.where(finite, np.clip(0.9 * err ** (-1.0 / 3.0), 0.2, 1.0), 0.2)
         a.h = np.where(acc, hh * grow, hh * shrink)
-        small = a.h < 10 * np.spacing(np.maximum(np.abs(a.t), 1.0))
+        small = ~(a.h >= 10 * np.spacing(np.maximum(np.abs(a.t), 1.0)))  # NaN step (NaN parameter): fails now
         bad = ~acc & (small | (attempts > s.max_steps))
         done = acc & (a.t >= t1)
         a.h = np.where(done, np.maximum(a.h, h_prop), a.h)  # the next segment starts from the unclipped step
