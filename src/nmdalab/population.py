@@ -66,8 +66,9 @@ def _truncated_normal(rng: np.random.Generator, mean: float, sd: float, lower: f
 
 
 def sample(arm: str, arm_index: int, n: int, seed: int, variability: bool, weight, age,
-           default_weight: float, n_params: int, omega: np.ndarray, serum_mg=None) -> list[Patient]:
-    """Draw ``n`` patients of one arm (one typical patient when ``variability`` is false).
+           default_weight: float, n_params: int, omega: np.ndarray, serum_mg=None, start: int = 0) -> list[Patient]:
+    """Draw ``n`` patients of one arm, indices ``start`` to ``start + n - 1`` (one typical patient,
+    index 0, when ``variability`` is false).
 
     Draw order per patient (fixed, so results never depend on chunking): weight, age, serum Mg,
     then the random effects of every model parameter.
@@ -79,7 +80,7 @@ def sample(arm: str, arm_index: int, n: int, seed: int, variability: bool, weigh
     if not variability:
         return [Patient(arm, 0, w_mean, a_mean, np.zeros(n_params), mg_typ)]
     out = []
-    for i in range(n):
+    for i in range(start, start + n):
         rng = np.random.default_rng([seed, arm_index, i])
         w = _truncated_normal(rng, w_mean, w_sd, lower=0.2 * w_mean)
         a = _truncated_normal(rng, a_mean, a_sd, lower=0.0)

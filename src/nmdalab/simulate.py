@@ -9,6 +9,7 @@ from __future__ import annotations
 import platform
 import time as _time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -68,12 +69,8 @@ def simulate(
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     model = model or Model.default()
-    cm = _compiled(model)
-    times = np.arange(0.0, sc.duration_h + 1e-9, sc.output_interval_h)
-    if times[-1] < sc.duration_h - 1e-9:
-        times = np.append(times, sc.duration_h)
+    times = output_times(sc)
     outs = [o for o in model.outputs if o.public]
-    out_idx = [model.outputs.index(o) for o in outs]
     var_names = [o.name for o in outs] + (model.state_names if states else [])
     var_units = {o.name: o.unit for o in outs}
     if states:
@@ -82,47 +79,122 @@ def simulate(
     arr = np.full((len(sc.arms), n, len(times), len(var_names)), np.nan)
     cov_rows, status_rows, param_meta = [], [], {}
     total, done = len(sc.arms) * n, 0
-    pop = sc.population
     t_start = _time.perf_counter()
-    for a, (arm, doses) in enumerate(sc.arms.items()):
-        drugs = {d.drug for d in doses}
-        ps = parameters or parameter_set(sc.species, drugs)
-        ps = arm_parameters(ps, pop.diagnosis, sc.interventions.get(arm, ()))  # mood layer: diagnosis, interventions
-        bound = ps.bind(model)
-        param_meta[arm] = {"set": ps.name, "hash": ps.hash(), "sources": ps.citations(model)}
-        default_w = DEFAULT_WEIGHT_KG[sc.species]
-        patients = population.sample(arm, a, n, pop.seed, pop.variability, pop.weight, pop.age,
-                                     default_w, len(bound.names), bound.omega, pop.serum_mg)
-        P = np.empty((len(bound.names), len(patients)))
-        events = []
-        for k, pat in enumerate(patients):
-            p = pat.parameters(bound)
-            P[:, k] = p
-            values = dict(zip(bound.names, p))
-            events.append(merge([dose_events(d, pat.weight_kg, values, model.state_index)
-                                 for d in doses]
-                                # stressors feed the HPA stress drive (nmdalab.model.hpa)
-                                + [stressor_events(sc.stressors.get(arm), pop.chronic_stress, sc.duration_h, values, model)]))
-            cov_rows.append({"arm": arm, "patient": pat.index, "weight_kg": pat.weight_kg, "age_years": pat.age_years,
-                             "serum_mg_mM": pat.serum_mg_mM})
-        Y, status = run_engine(cm, P, events, times, sc.solver, progress=progress, done=done, total=total)
-        if n == 1 and status[0] != "ok":
-            raise SolverError(status[0])
-        good = np.array([st == "ok" for st in status])
+    for arm in sc.arms:
+        run = simulate_arm(sc, arm, model, parameters=parameters, states=states, times=times,
+                           progress=progress, done=done, total=total)
+        a = run.arm_index
+        param_meta[arm] = run.param_meta
+        if n == 1 and run.status[0] != "ok":
+            raise SolverError(run.status[0])
+        good = run.good
         if good.any():
-            Yg = np.moveaxis(Y[good], 0, 1)  # (n_states, n_good, n_times)
-            o = np.asarray(cm.outputs(Yg, P[:, good, None], times))[out_idx]  # (n_outputs, n_good, n_times)
-            idx = np.array([pat.index for pat in patients])[good]
-            arr[a, idx, :, : len(outs)] = np.moveaxis(o, 0, -1)
-            if states:
-                arr[a, idx, :, len(outs):] = np.moveaxis(Y[good], 1, -1)
-        status_rows.extend({"arm": arm, "patient": pat.index, "status": st} for pat, st in zip(patients, status))
-        done += len(patients)
+            arr[a, run.index[good]] = run.values[good]
+        cov_rows.extend(run.covariates)
+        status_rows.extend({"arm": arm, "patient": int(i), "status": st} for i, st in zip(run.index, run.status))
+        done += len(run.index)
     data = xr.DataArray(arr, dims=("arm", "patient", "time", "variable"),
                         coords={"arm": list(sc.arms), "patient": np.arange(n), "time": times, "variable": var_names})
     prov = provenance(sc, model, param_meta, _time.perf_counter() - t_start)
     return Results(data, var_units, pd.DataFrame(cov_rows), pd.DataFrame(status_rows), prov,
                    [e.model_dump(exclude_none=True) for e in sc.endpoints])
+
+
+@dataclass
+class ArmRun:
+    """Patients ``index`` of one arm: public outputs (then states) per patient, time, variable."""
+
+    arm: str
+    arm_index: int
+    index: np.ndarray  # patient indices (population.sample order)
+    values: np.ndarray  # (n_patients, n_times, n_variables), NaN for a failed patient
+    variables: list[str]
+    units: dict[str, str]
+    times: np.ndarray
+    status: list[str]
+    covariates: list[dict]
+    param_meta: dict
+
+    @property
+    def good(self) -> np.ndarray:
+        return np.array([st == "ok" for st in self.status], dtype=bool)
+
+
+def output_times(sc: Scenario) -> np.ndarray:
+    times = np.arange(0.0, sc.duration_h + 1e-9, sc.output_interval_h)
+    if times[-1] < sc.duration_h - 1e-9:
+        times = np.append(times, sc.duration_h)
+    return times
+
+
+def simulate_arm(
+    sc: Scenario,
+    arm: str,
+    model: Model | None = None,
+    parameters: params_mod.ParameterSet | None = None,
+    patients: range | None = None,
+    states: bool = False,
+    times: np.ndarray | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    done: int = 0,
+    total: int = 0,
+) -> ArmRun:
+    """Simulate patients ``patients`` (default: all ``sc.n``) of one arm.
+
+    Patient ``i`` is the same virtual patient whatever range it is run in: its random numbers
+    come from ``(seed, arm index, i)`` (:func:`nmdalab.population.sample`), so any split of an
+    arm into ranges gives the numbers of the whole-arm run.
+    """
+    model = model or Model.default()
+    cm = _compiled(model)
+    times = output_times(sc) if times is None else times
+    outs = [o for o in model.outputs if o.public]
+    out_idx = [model.outputs.index(o) for o in outs]
+    var_names = [o.name for o in outs] + (model.state_names if states else [])
+    var_units = {o.name: o.unit for o in outs}
+    if states:
+        var_units.update({s.name: s.unit for s in model.states})
+    a = list(sc.arms).index(arm)
+    doses = sc.arms[arm]
+    pop = sc.population
+    drugs = {d.drug for d in doses}
+    ps = parameters or parameter_set(sc.species, drugs)
+    ps = arm_parameters(ps, pop.diagnosis, sc.interventions.get(arm, ()))  # mood layer: diagnosis, interventions
+    bound = ps.bind(model)
+    param_meta = {"set": ps.name, "hash": ps.hash(), "sources": ps.citations(model)}
+    default_w = DEFAULT_WEIGHT_KG[sc.species]
+    rng = range(sc.n) if patients is None else patients
+    if not pop.variability:
+        rng = range(0, 1) if 0 in rng else range(0)
+    if rng.step != 1:
+        raise ValueError("patients must be a contiguous range")
+    sampled = population.sample(arm, a, len(rng), pop.seed, pop.variability, pop.weight, pop.age,
+                                default_w, len(bound.names), bound.omega, pop.serum_mg, start=rng.start)
+    P = np.empty((len(bound.names), len(sampled)))
+    events, cov_rows = [], []
+    for k, pat in enumerate(sampled):
+        p = pat.parameters(bound)
+        P[:, k] = p
+        values = dict(zip(bound.names, p))
+        events.append(merge([dose_events(d, pat.weight_kg, values, model.state_index)
+                             for d in doses]
+                            # stressors feed the HPA stress drive (nmdalab.model.hpa)
+                            + [stressor_events(sc.stressors.get(arm), pop.chronic_stress, sc.duration_h, values, model)]))
+        cov_rows.append({"arm": arm, "patient": pat.index, "weight_kg": pat.weight_kg, "age_years": pat.age_years,
+                         "serum_mg_mM": pat.serum_mg_mM})
+    idx = np.array([pat.index for pat in sampled], dtype=int)
+    vals = np.full((len(sampled), len(times), len(var_names)), np.nan)
+    if not len(sampled):
+        return ArmRun(arm, a, idx, vals, var_names, var_units, times, [], [], param_meta)
+    Y, status = run_engine(cm, P, events, times, sc.solver, progress=progress, done=done, total=total)
+    good = np.array([st == "ok" for st in status])
+    if good.any():
+        Yg = np.moveaxis(Y[good], 0, 1)  # (n_states, n_good, n_times)
+        o = np.asarray(cm.outputs(Yg, P[:, good, None], times))[out_idx]  # (n_outputs, n_good, n_times)
+        vals[good, :, : len(outs)] = np.moveaxis(o, 0, -1)
+        if states:
+            vals[good, :, len(outs):] = np.moveaxis(Y[good], 1, -1)
+    return ArmRun(arm, a, idx, vals, var_names, var_units, times, list(status), cov_rows, param_meta)
 
 
 def integrate_patient(cm, p, events, times, sc: Scenario):
