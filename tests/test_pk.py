@@ -138,7 +138,7 @@ def test_allometric_scaling_of_clearance():
 def test_brain_effect_site_equilibrates_to_unbound_plasma():
     """At steady state (long infusion) unbound brain = kp x plasma concentration."""
     res = nmdalab.simulate(scenario([{"drug": "ketamine", "route": "iv_infusion", "dose": "2000 mg", "duration": "200 h", "at": "0 h"}],
-                                    duration="200 h", interval="10 h", solver=TIGHT))
+                                    duration="200 h", interval="10 h", solver=TIGHT), model=Model.default(("pk",)))
     kp = parameter_set("human")["brain.kp"].value
     brain = res["brain.s_ketamine"].values[0, 0, -1]
     plasma_uM = res["plasma.s_ketamine"].values[0, 0, -1] / MW
