@@ -1,6 +1,7 @@
 # nmdalab: two commands to a result.
 #   make demo   - create .venv, install, run the default scenario, write a report
 #   make test   - create .venv with the test extras, run the test suite
+#   make bench  - the virtual-population benchmark (benchmarks/bench_population.py)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -28,6 +29,10 @@ test: $(VENV)/.installed-test
 
 validate: $(VENV)/.installed
 	$(BIN)/nmdalab validate --out results/validation
+
+# batched engine vs SciPy vs libRoadRunner on one virtual population (BENCH_ARGS="--n 1000" for a quick run)
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/bench_population.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/python -m ruff check src tests

@@ -1,0 +1,181 @@
+"""Virtual-population benchmark: batched engine vs SciPy vs libRoadRunner on the same patients.
+
+The population: ``--n`` patients (default 10,000) with the published inter-individual variability
+of the bundled human parameter set (weight 75 +- 12 kg), 28 days, racemic ketamine 35 mg IV over
+40 min every 3.5 days (8 doses), hourly output, on the PK model (``Model.default(("pk",))``).
+
+* batched engine (``nmdalab.engines.batch``, DOPRI5, rtol 1e-6 / atol 1e-9): every patient, in
+  batches of ``--batch`` patients, one process;
+* SciPy engine (``solve_ivp`` LSODA, same tolerances, per patient): a sample of ``--scipy-n``
+  patients, throughput extrapolated;
+* libRoadRunner (CVODE, same tolerances) on the SBML nmdalab exports (``nmdalab.io.sbml``): one
+  model per process, a loop over patients setting their parameters and initial states, in a pool
+  of ``--procs`` processes (default: every core), every patient;
+* accuracy: on the first ``--ref-n`` patients, the largest deviation of each engine from SciPy
+  DOP853 at rtol 1e-11 / atol 1e-14, over every state and time, relative to the state's peak.
+
+Run: ``make bench`` or ``python benchmarks/bench_population.py [--n 10000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import platform
+import resource
+import time
+
+import numpy as np
+
+import nmdalab
+from nmdalab import population
+from nmdalab.engines import batch
+from nmdalab.engines.scipy_engine import integrate
+from nmdalab.regimen import dose_events, merge
+from nmdalab.scenario import DEFAULT_WEIGHT_KG
+from nmdalab.simulate import _compiled, output_times, parameter_set
+
+RTOL, ATOL = 1e-6, 1e-9
+
+SCENARIO = {
+    "name": "bench-population", "duration": "28 d", "output_interval": "1 h",
+    "population": {"n": 10_000, "seed": 2024, "weight": {"mean": "75 kg", "sd": "12 kg"}},
+    "arms": {"ketamine": {"regimen": [{"drug": "ketamine", "route": "iv_infusion", "dose": "35 mg",
+                                       "duration": "40 min", "start": "0 h", "every": "3.5 d", "count": 8}]}},
+}
+
+
+def prepare(n: int):
+    """Model, compiled model, parameter matrix (n_params, n), per-patient events, output times."""
+    model = nmdalab.Model.default(("pk",))
+    cm = _compiled(model)
+    sc = nmdalab.load_scenario({**SCENARIO, "population": {**SCENARIO["population"], "n": n}})
+    arm, doses = next(iter(sc.arms.items()))
+    bound = parameter_set(sc.species, {d.drug for d in doses}).bind(model)
+    pop = sc.population
+    pats = population.sample(arm, 0, n, pop.seed, True, pop.weight, pop.age, DEFAULT_WEIGHT_KG[sc.species],
+                             len(bound.names), bound.omega)
+    P = np.stack([pat.parameters(bound) for pat in pats], axis=1)
+    events = [merge([dose_events(d, pat.weight_kg, dict(zip(bound.names, P[:, k])), model.state_index) for d in doses])
+              for k, pat in enumerate(pats)]
+    return model, cm, P, events, output_times(sc)
+
+
+# -- libRoadRunner worker ----------------------------------------------------------------------
+_RR = {}
+
+
+def _rr_init(sbml_text: str, param_ids: list[str], state_ids: list[str]):
+    import roadrunner
+
+    rr = roadrunner.RoadRunner(sbml_text)
+    rr.integrator.relative_tolerance = RTOL
+    rr.integrator.absolute_tolerance = ATOL
+    _RR.update(rr=rr, params=param_ids, states=state_ids)
+
+
+def _rr_run(args):
+    """Patients P[:, k] with their initial states Y0[:, k]: the states at the output times."""
+    P, Y0, t_end, n_out = args
+    rr, params, states = _RR["rr"], _RR["params"], _RR["states"]
+    out = np.empty((P.shape[1], len(states), n_out))
+    for k in range(P.shape[1]):
+        rr.resetAll()
+        for pid, v in zip(params, P[:, k]):
+            rr.setValue(pid, float(v))
+        for sid, v in zip(states, Y0[:, k]):
+            rr.setValue(sid, float(v))
+        res = rr.simulate(0.0, t_end, n_out, states)
+        out[k] = np.asarray(res).T
+    return out
+
+
+def _rel_dev(got: np.ndarray, ref: np.ndarray) -> float:
+    """max |got - ref| / peak|ref| over patients, times and states (states with a peak > 1e-12)."""
+    peak = np.max(np.abs(ref), axis=(0, 2))
+    keep = peak > 1e-12
+    return float(np.max(np.abs(got - ref)[:, keep] / peak[None, keep, None]))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=10_000, help="patients (default 10000)")
+    ap.add_argument("--batch", type=int, default=2000, help="patients per batched-engine call")
+    ap.add_argument("--scipy-n", type=int, default=50, help="patients run by the SciPy engine (extrapolated)")
+    ap.add_argument("--ref-n", type=int, default=5, help="patients in the tight-tolerance accuracy check")
+    ap.add_argument("--procs", type=int, default=os.cpu_count(), help="libRoadRunner processes (default: all cores)")
+    ap.add_argument("--method", default="dopri5", choices=batch.METHODS)
+    args = ap.parse_args(argv)
+    n = args.n
+    from nmdalab.io import sbml
+
+    t = time.perf_counter()
+    model, cm, P, events, times = prepare(n)
+    prep_s = time.perf_counter() - t
+    ev0 = events[0]
+    assert all(e == ev0 for e in events), "the benchmark regimen must be the same for every patient (fixed mg)"
+    rows = {}
+
+    # batched engine
+    t = time.perf_counter()
+    nb = 0
+    Yb_ref = None
+    for i0 in range(0, n, args.batch):
+        i1 = min(i0 + args.batch, n)
+        Y, status = batch.run(cm, P[:, i0:i1], events[i0:i1], times, batch.Settings(method=args.method, rtol=RTOL, atol=ATOL))
+        nb += sum(s == "ok" for s in status)
+        if i0 == 0:
+            Yb_ref = Y[: args.ref_n].copy()
+        del Y
+    tb = time.perf_counter() - t
+    rows["batched (1 process)"] = (n / tb, nb, tb)
+
+    # SciPy engine on a sample
+    ns = min(args.scipy_n, n)
+    t = time.perf_counter()
+    Ys = [integrate(cm, P[:, k], events[k], times, method="LSODA", rtol=RTOL, atol=ATOL) for k in range(ns)]
+    ts = time.perf_counter() - t
+    rows[f"SciPy LSODA (1 process, {ns} patients, extrapolated)"] = (ns / ts, ns, ts)
+
+    # libRoadRunner on the exported SBML, every patient, a pool of processes
+    text = sbml.to_sbml(model, P[:, 0], ev0, name="bench")
+    param_ids = [s.name for s in model.parameter_symbols]
+    state_ids = [s.name for s in model.state_symbols]
+    Y0 = np.asarray(cm.initial(P), dtype=float).reshape(cm.n_states, n)
+    parts = [(P[:, i0:i0 + 250], Y0[:, i0:i0 + 250], float(times[-1]), len(times)) for i0 in range(0, n, 250)]
+    t = time.perf_counter()
+    with mp.get_context("fork").Pool(args.procs, initializer=_rr_init, initargs=(text, param_ids, state_ids)) as pool:
+        first = None
+        for j, Yr in enumerate(pool.imap(_rr_run, parts)):
+            if j == 0:
+                first = Yr[: args.ref_n].copy()
+    tr = time.perf_counter() - t
+    rows[f"libRoadRunner CVODE ({args.procs} processes)"] = (n / tr, n, tr)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+    # accuracy against a tight reference
+    k = min(args.ref_n, n, ns)
+    ref = np.stack([integrate(cm, P[:, i], events[i], times, method="DOP853", rtol=1e-11, atol=1e-14) for i in range(k)])
+    dev = {"batched (1 process)": _rel_dev(Yb_ref[:k], ref), list(rows)[1]: _rel_dev(np.stack(Ys[:k]), ref),
+           list(rows)[2]: _rel_dev(first[:k], ref)}
+
+    load = os.getloadavg()
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), platform.processor())
+    print(f"population: {n} patients x 28 d, hourly output ({len(times)} times), {len(model.states)} states (PK model), "
+          f"8 IV infusions; rtol {RTOL:g} / atol {ATOL:g}; preparation {prep_s:.1f} s")
+    print(f"machine: {os.cpu_count()} cores, {cpu}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    base = rows[list(rows)[2]][0]
+    print(f"{'engine':55s} {'sims/s':>10s} {'vs RR':>8s} {'wall s':>8s} {'max rel dev':>12s}")
+    for name, (rate, _cnt, wall) in rows.items():
+        print(f"{name:55s} {rate:10.1f} {rate / base:8.2f} {wall:8.1f} {dev[name]:12.2e}")
+    print(f"ratio batched / libRoadRunner: {rows[list(rows)[0]][0] / base:.2f}; batched / SciPy: "
+          f"{rows[list(rows)[0]][0] / rows[list(rows)[1]][0]:.1f}")
+    print(f"peak memory (max RSS): driver {peak_mb:.0f} MB, largest child {peak_child_mb:.0f} MB; "
+          f"failed batched patients: {n - nb}")
+    print(f"accuracy: max |x - ref| / peak(ref) over states and times, first {k} patients, ref = DOP853 rtol 1e-11")
+
+
+if __name__ == "__main__":
+    main()
