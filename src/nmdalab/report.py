@@ -24,7 +24,8 @@ DEFAULT_PLOTS = ("plasma.ketamine", "plasma.norketamine", "plasma.hnk", "brain.k
 
 def plot_variables(res: Results) -> list[str]:
     """Variables worth a plot: the defaults and every endpoint variable, if not all zero."""
-    wanted = list(DEFAULT_PLOTS) + [e.get("variable") for e in res.endpoint_specs if e.get("variable")]
+    wanted = list(DEFAULT_PLOTS) + [e.get("variable") or e.get("scale") for e in res.endpoint_specs
+                                    if e.get("variable") or e.get("scale")]
     seen, out = set(), []
     for v in wanted:
         if v in seen or v not in res.variables:
