@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import nmdalab
 from nmdalab.model.registry import default_model
 
 libsbml = pytest.importorskip("libsbml")

@@ -45,10 +45,10 @@ class PopulationSpec(_Strict):
     n: int = Field(1, ge=1, le=1_000_000)
     seed: int = 0
     variability: bool = True
-    weight: Union[Quantity, DistSpec, None] = None
-    age: Union[Quantity, DistSpec, None] = None
+    weight: Quantity | DistSpec | None = None
+    age: Quantity | DistSpec | None = None
     diagnosis: str = "trd"
-    serum_mg: Union[Quantity, DistSpec, None] = None
+    serum_mg: Quantity | DistSpec | None = None
     #: chronic stress level 0-1 present throughout the run (HPA layer; nmdalab.model.hpa)
     chronic_stress: float | None = None
 
@@ -58,7 +58,7 @@ class DoseItem(_Strict):
     route: str | None = None
     dose: Quantity | None = None
     duration: Quantity | None = None
-    at: Union[Quantity, list[Quantity], None] = None
+    at: Quantity | list[Quantity] | None = None
     start: Quantity | None = None
     every: Quantity | None = None
     count: int | None = None
@@ -71,7 +71,7 @@ class StressorItem(_Strict):
     """A stressor (HPA layer): ``{kind: acute, at: 182 h, duration: 15 min}``."""
 
     kind: str
-    at: Union[Quantity, list[Quantity], None] = None
+    at: Quantity | list[Quantity] | None = None
     duration: Quantity | None = None
     intensity: float = 1.0
 
@@ -157,7 +157,7 @@ def _fmt_loc(loc) -> str:
     return out
 
 
-def load_scenario(source: Union[str, os.PathLike, dict]) -> Scenario:
+def load_scenario(source: str | os.PathLike | dict) -> Scenario:
     """Load and validate a scenario from a YAML path, a YAML string or a dict.
 
     Raises
