@@ -35,6 +35,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_population.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test
+	$(PIP) install --quiet ruff
 	$(BIN)/python -m ruff check src tests
 
 clean:
