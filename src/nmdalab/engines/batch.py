@@ -234,6 +234,27 @@ def _finish(a: _Active, mask, y, h):
     h[g] = a.h[mask]
 
 
+def _control(a: _Active, acc, err, finite, hh, h_prop, attempts, t1, y, h, ok, status, cm, s: Settings,
+             grow_max: float, grow_exp: float, shrink_exp: float):
+    """Per-patient step control shared by both methods: next step sizes from the error norm,
+    patients that fail (step too small, NaN step, too many attempts) and patients that reached
+    the end of the segment.  Returns the (bad, done) masks over the active patients."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grow = np.where(err == 0, grow_max, np.clip(0.9 * err**grow_exp, 0.2, grow_max))
+        shrink = np.where(finite, np.clip(0.9 * err**shrink_exp, 0.2, 1.0), 0.2)
+    a.h = np.where(acc, hh * grow, hh * shrink)
+    small = ~(a.h >= 10 * np.spacing(np.maximum(np.abs(a.t), 1.0)))  # NaN step (NaN parameter): fails now
+    bad = ~acc & (small | (attempts > s.max_steps))
+    done = acc & (a.t >= t1)
+    a.h = np.where(done, np.maximum(a.h, h_prop), a.h)  # the next segment starts from the unclipped step
+    if bad.any():
+        _fail(status, ok, a.g[bad], a.t[bad], a.y[:, bad], cm,
+              "step size too small" if small[bad].any() else "too many steps")
+    if done.any():
+        _finish(a, done, y, h)
+    return bad, done
+
+
 def _write_outputs(a: _Active, acc, t_old, hh, t_new, times, j1, out, interp):
     """Dense output for every accepted patient's output times in (t_old, t_new]."""
     while True:
@@ -302,19 +323,8 @@ def _dopri5(cm, y, P, U, h, ok, status, t0, t1, times, j0, j1, out, s: Settings,
             a.y[:, acc] = y_new[:, acc]
             a.t[acc] = t_new[acc]
             f0[:, acc] = K[6][:, acc]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            grow = np.where(err == 0, 10.0, np.clip(0.9 * err ** -0.2, 0.2, 10.0))
-            shrink = np.where(finite, np.clip(0.9 * err ** -0.2, 0.2, 1.0), 0.2)
-        a.h = np.where(acc, hh * grow, hh * shrink)
-        small = ~(a.h >= 10 * np.spacing(np.maximum(np.abs(a.t), 1.0)))  # NaN step (NaN parameter): fails now
-        bad = ~acc & (small | (attempts > s.max_steps))
-        done = acc & (a.t >= t1)
-        a.h = np.where(done, np.maximum(a.h, h_prop), a.h)  # the next segment starts from the unclipped step
-        if bad.any():
-            _fail(status, ok, a.g[bad], a.t[bad], a.y[:, bad], cm,
-                  "step size too small" if small[bad].any() else "too many steps")
-        if done.any():
-            _finish(a, done, y, h)
+        bad, done = _control(a, acc, err, finite, hh, h_prop, attempts, t1, y, h, ok, status, cm, s,
+                             grow_max=10.0, grow_exp=-0.2, shrink_exp=-0.2)
         if (bad | done).any():
             keep = ~(bad | done)
             f0, attempts = a.keep(keep, [f0, attempts])
@@ -403,19 +413,8 @@ def _rosenbrock(cm, y, P, U, h, ok, status, t0, t1, times, j0, j1, out, s: Setti
             J[w_acc] = np.moveaxis(np.asarray(jac(a.t[w_acc], a.y[:, w_acc], a.p[:, w_acc]), dtype=float), -1, 0)
             if uses_t:
                 ft[:, w_acc] = dfdt(a.t, a.y, f0)[:, w_acc]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            grow = np.where(err == 0, 4.0, np.clip(0.9 * err ** -0.25, 0.2, 4.0))
-            shrink = np.where(finite, np.clip(0.9 * err ** (-1.0 / 3.0), 0.2, 1.0), 0.2)
-        a.h = np.where(acc, hh * grow, hh * shrink)
-        small = ~(a.h >= 10 * np.spacing(np.maximum(np.abs(a.t), 1.0)))  # NaN step (NaN parameter): fails now
-        bad = ~acc & (small | (attempts > s.max_steps))
-        done = acc & (a.t >= t1)
-        a.h = np.where(done, np.maximum(a.h, h_prop), a.h)  # the next segment starts from the unclipped step
-        if bad.any():
-            _fail(status, ok, a.g[bad], a.t[bad], a.y[:, bad], cm,
-                  "step size too small" if small[bad].any() else "too many steps")
-        if done.any():
-            _finish(a, done, y, h)
+        bad, done = _control(a, acc, err, finite, hh, h_prop, attempts, t1, y, h, ok, status, cm, s,
+                             grow_max=4.0, grow_exp=-0.25, shrink_exp=-1.0 / 3.0)
         if (bad | done).any():
             keep = ~(bad | done)
             f0, ft, attempts = a.keep(keep, [f0, ft, attempts])
