@@ -1,11 +1,17 @@
-"""Virtual-population benchmark: batched engine vs SciPy vs libRoadRunner on the same patients.
+"""Virtual-population benchmark: compiled and batched engines vs SciPy vs libRoadRunner on the same patients.
 
 The population: ``--n`` patients (default 10,000) with the published inter-individual variability
 of the bundled human parameter set (weight 75 +- 12 kg), 28 days, racemic ketamine 35 mg IV over
 40 min every 3.5 days (8 doses), hourly output, on the PK model (``Model.default(("pk",))``).
 
-* batched engine (``nmdalab.engines.batch``, DOPRI5, rtol 1e-6 / atol 1e-9): every patient, in
-  batches of ``--batch`` patients, one process;
+* compiled engine (``nmdalab.engines.compiled``, Numba, one thread per core): every patient, in
+  calls of ``--batch`` patients, with ``--method`` (default rosenbrock) at rtol 1e-6 / atol 1e-9
+  (the nominal tolerances of the others) and at ``--match-rtol`` (default 1e-5 / atol 1e-8), the
+  tolerance at which its deviation from the reference is about libRoadRunner's at 1e-6;
+  its compile/load time is reported separately (cold: run with empty ``NUMBA_CACHE_DIR`` and
+  ``NMDALAB_CACHE_DIR``, see docs/performance.md);
+* batched engine (``nmdalab.engines.batch``, DOPRI5, rtol 1e-6 / atol 1e-9): ``--batched-n``
+  patients (default 1000) at once, one process, extrapolated;
 * SciPy engine (``solve_ivp`` LSODA, same tolerances, per patient): a sample of ``--scipy-n``
   patients, throughput extrapolated;
 * libRoadRunner (CVODE, same tolerances) on the SBML nmdalab exports (``nmdalab.io.sbml``): one
@@ -30,7 +36,7 @@ import numpy as np
 
 import nmdalab
 from nmdalab import population
-from nmdalab.engines import batch
+from nmdalab.engines import batch, compiled
 from nmdalab.engines.scipy_engine import integrate
 from nmdalab.regimen import dose_events, merge
 from nmdalab.scenario import DEFAULT_WEIGHT_KG
@@ -101,15 +107,19 @@ def _rel_dev(got: np.ndarray, ref: np.ndarray) -> float:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=10_000, help="patients (default 10000)")
-    ap.add_argument("--batch", type=int, default=2000, help="patients per batched-engine call")
+    ap.add_argument("--batch", type=int, default=2000, help="patients per compiled-engine call")
+    ap.add_argument("--batched-n", type=int, default=1000, help="patients run by the batched NumPy engine (extrapolated)")
+    ap.add_argument("--match-rtol", type=float, default=1e-5, help="compiled engine's rtol for matching accuracy (atol = rtol/1000)")
+    ap.add_argument("--threads", type=int, default=None, help="compiled-engine threads (default: all cores)")
     ap.add_argument("--scipy-n", type=int, default=50, help="patients run by the SciPy engine (extrapolated)")
     ap.add_argument("--ref-n", type=int, default=5, help="patients in the tight-tolerance accuracy check")
     ap.add_argument("--procs", type=int, default=os.cpu_count(), help="libRoadRunner processes (default: all cores)")
-    ap.add_argument("--method", default="dopri5", choices=batch.METHODS)
+    ap.add_argument("--method", default="rosenbrock", choices=batch.METHODS, help="compiled-engine method")
     args = ap.parse_args(argv)
     n = args.n
     from nmdalab.io import sbml
 
+    load0 = os.getloadavg()
     t = time.perf_counter()
     model, cm, P, events, times = prepare(n)
     prep_s = time.perf_counter() - t
@@ -117,19 +127,36 @@ def main(argv=None):
     assert all(e == ev0 for e in events), "the benchmark regimen must be the same for every patient (fixed mg)"
     rows = {}
 
-    # batched engine
+    # compiled engine: compile (or load from the cache) first, timed separately
     t = time.perf_counter()
-    nb = 0
-    Yb_ref = None
-    for i0 in range(0, n, args.batch):
-        i1 = min(i0 + args.batch, n)
-        Y, status = batch.run(cm, P[:, i0:i1], events[i0:i1], times, batch.Settings(method=args.method, rtol=RTOL, atol=ATOL))
-        nb += sum(s == "ok" for s in status)
-        if i0 == 0:
-            Yb_ref = Y[: args.ref_n].copy()
-        del Y
+    compiled.run(cm, P[:, :1], events[:1], times, compiled.Settings(method=args.method, rtol=RTOL, atol=ATOL))
+    compile_s = time.perf_counter() - t
+    first_rows = {}
+    nth = args.threads or compiled.n_threads()
+    for rtol in (RTOL, args.match_rtol):
+        atol = rtol * ATOL / RTOL
+        t = time.perf_counter()
+        nb = 0
+        for i0 in range(0, n, args.batch):
+            i1 = min(i0 + args.batch, n)
+            Y, status = compiled.run(cm, P[:, i0:i1], events[i0:i1], times,
+                                     compiled.Settings(method=args.method, rtol=rtol, atol=atol), threads=nth)
+            nb += sum(s == "ok" for s in status)
+            if i0 == 0:
+                first_rows[rtol] = Y[: args.ref_n].copy()
+            del Y
+        tc = time.perf_counter() - t
+        rows[f"compiled {args.method} rtol {rtol:g} ({nth} threads)"] = (n / tc, nb, tc)
+        n_failed = n - nb
+
+    # batched NumPy engine on a sample
+    nbat = min(args.batched_n, n)
+    t = time.perf_counter()
+    Yb, _ = batch.run(cm, P[:, :nbat], events[:nbat], times, batch.Settings(method="dopri5", rtol=RTOL, atol=ATOL))
     tb = time.perf_counter() - t
-    rows["batched (1 process)"] = (n / tb, nb, tb)
+    Yb_ref = Yb[: args.ref_n].copy()
+    del Yb
+    rows[f"batched NumPy dopri5 (1 process, {nbat} patients, extrapolated)"] = (nbat / tb, nbat, tb)
 
     # SciPy engine on a sample
     ns = min(args.scipy_n, n)
@@ -158,22 +185,26 @@ def main(argv=None):
     # accuracy against a tight reference
     k = min(args.ref_n, n, ns)
     ref = np.stack([integrate(cm, P[:, i], events[i], times, method="DOP853", rtol=1e-11, atol=1e-14) for i in range(k)])
-    dev = {"batched (1 process)": _rel_dev(Yb_ref[:k], ref), list(rows)[1]: _rel_dev(np.stack(Ys[:k]), ref),
-           list(rows)[2]: _rel_dev(first[:k], ref)}
+    names = list(rows)
+    dev = {names[0]: _rel_dev(first_rows[RTOL][:k], ref), names[1]: _rel_dev(first_rows[args.match_rtol][:k], ref),
+           names[2]: _rel_dev(Yb_ref[:k], ref), names[3]: _rel_dev(np.stack(Ys[:k]), ref), names[4]: _rel_dev(first[:k], ref)}
 
     load = os.getloadavg()
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), platform.processor())
     print(f"population: {n} patients x 28 d, hourly output ({len(times)} times), {len(model.states)} states (PK model), "
           f"8 IV infusions; rtol {RTOL:g} / atol {ATOL:g}; preparation {prep_s:.1f} s")
-    print(f"machine: {os.cpu_count()} cores, {cpu}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    base = rows[list(rows)[2]][0]
-    print(f"{'engine':55s} {'sims/s':>10s} {'vs RR':>8s} {'wall s':>8s} {'max rel dev':>12s}")
+    print(f"machine: {os.cpu_count()} cores, {cpu}; load average (1/5/15 min) at start {load0[0]:.2f} {load0[1]:.2f} "
+          f"{load0[2]:.2f}, at end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    base = rows[names[4]][0]
+    print(f"{'engine':62s} {'sims/s':>10s} {'vs RR':>8s} {'wall s':>8s} {'max rel dev':>12s}")
     for name, (rate, _cnt, wall) in rows.items():
-        print(f"{name:55s} {rate:10.1f} {rate / base:8.2f} {wall:8.1f} {dev[name]:12.2e}")
-    print(f"ratio batched / libRoadRunner: {rows[list(rows)[0]][0] / base:.2f}; batched / SciPy: "
-          f"{rows[list(rows)[0]][0] / rows[list(rows)[1]][0]:.1f}")
-    print(f"peak memory (max RSS): driver {peak_mb:.0f} MB, largest child {peak_child_mb:.0f} MB; "
-          f"failed batched patients: {n - nb}")
+        print(f"{name:62s} {rate:10.1f} {rate / base:8.2f} {wall:8.1f} {dev[name]:12.2e}")
+    print(f"ratio compiled / libRoadRunner: {rows[names[0]][0] / base:.1f} at the same tolerances, "
+          f"{rows[names[1]][0] / base:.1f} at matching accuracy (compiled rtol {args.match_rtol:g}); "
+          f"compiled / SciPy: {rows[names[0]][0] / rows[names[3]][0]:.0f}; compiled / batched: "
+          f"{rows[names[0]][0] / rows[names[2]][0]:.1f}")
+    print(f"compiled engine: compile or cache load {compile_s:.1f} s (not in its wall time); failed patients: {n_failed}")
+    print(f"peak memory (max RSS): driver {peak_mb:.0f} MB, largest child {peak_child_mb:.0f} MB")
     print(f"accuracy: max |x - ref| / peak(ref) over states and times, first {k} patients, ref = DOP853 rtol 1e-11")
 
 

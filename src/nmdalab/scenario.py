@@ -102,8 +102,11 @@ class EndpointSpec(_Strict):
 
 
 class SolverSpec(_Strict):
-    #: scipy: per-patient solve_ivp (the reference); batch: a whole arm at once (engines/batch.py)
-    engine: Literal["scipy", "batch"] = "scipy"
+    #: scipy: per-patient solve_ivp (the reference); batch: a whole arm at once, vectorised NumPy
+    #: (engines/batch.py); compiled: Numba-compiled per patient, in parallel (engines/compiled.py);
+    #: auto: compiled for calls of simulate.AUTO_COMPILED_MIN patients or more when Numba is installed,
+    #: else batch for AUTO_BATCH_MIN or more, else scipy
+    engine: Literal["scipy", "batch", "compiled", "auto"] = "scipy"
     #: SciPy names, or the engine-neutral auto | dopri5 | rosenbrock (each engine maps the other's)
     method: Literal["LSODA", "BDF", "Radau", "RK45", "DOP853", "auto", "dopri5", "rosenbrock"] = "LSODA"
     rtol: float = Field(1e-6, gt=0, lt=1)

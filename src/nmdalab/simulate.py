@@ -255,12 +255,37 @@ def _run_batch(cm, P, events, times, solver, progress=None, done=0, total=0):
     return Y, status
 
 
-ENGINES = {"scipy": _run_scipy, "batch": _run_batch}
+def _run_compiled(cm, P, events, times, solver, progress=None, done=0, total=0):
+    """The compiled engine: every patient by Numba-compiled code, in parallel over patients."""
+    from .engines import compiled
+
+    settings = compiled.Settings(method=batch_method(solver.method), rtol=solver.rtol, atol=solver.atol)
+    Y, status = compiled.run(cm, P, events, times, settings)
+    if progress:
+        progress(done + P.shape[1], total)
+    return Y, status
+
+
+ENGINES = {"scipy": _run_scipy, "batch": _run_batch, "compiled": _run_compiled}
+#: ``engine: auto``: the compiled engine from this many patients in a call (its one-off compilation,
+#: cached on disk, pays off), the batched engine from AUTO_BATCH_MIN, else the SciPy engine
+AUTO_COMPILED_MIN = 200
+AUTO_BATCH_MIN = 20
+
+
+def choose_engine(n_patients: int) -> str:
+    """The engine ``engine: auto`` uses for a call with ``n_patients`` patients."""
+    from .engines import compiled
+
+    if n_patients >= AUTO_COMPILED_MIN and compiled.available():
+        return "compiled"
+    return "batch" if n_patients >= AUTO_BATCH_MIN else "scipy"
 
 
 def run_engine(cm, P, events, times, solver, progress=None, done=0, total=0):
     """Integrate the patients (columns of ``P``) with the engine the solver settings name."""
-    return ENGINES[solver.engine](cm, P, events, times, solver, progress=progress, done=done, total=total)
+    engine = choose_engine(P.shape[1]) if solver.engine == "auto" else solver.engine
+    return ENGINES[engine](cm, P, events, times, solver, progress=progress, done=done, total=total)
 
 
 def provenance(sc: Scenario, model: Model, param_meta: dict, wall_s: float) -> dict:

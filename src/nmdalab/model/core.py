@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -584,3 +585,62 @@ def _as_increment(src: str) -> str:
         if line.startswith("    out[") and "] = " in line:
             lines[k] = line.replace("] = ", "] += ", 1)
     return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------
+# scalar source for compiled engines (Numba)
+# ------------------------------------------------------------------------------------------
+
+#: NumPy functions of the generated source with their scalar stand-ins (defined by
+#: :func:`numba_source`); any other ``np.f`` is bound to ``numpy.f`` itself (a ufunc, which Numba
+#: compiles for scalars)
+_SCALAR_HELPERS = {
+    "where": "def _np_where(c, a, b):\n    return a if c else b\n",
+    "maximum": "def _np_maximum(a, b):\n    if a != a or b != b:\n        return a + b\n    return a if a >= b else b\n",
+    "minimum": "def _np_minimum(a, b):\n    if a != a or b != b:\n        return a + b\n    return a if a <= b else b\n",
+    "heaviside": ("def _np_heaviside(x, h0):\n    if x != x:\n        return x\n    if x < 0:\n        return 0.0\n"
+                  "    if x == 0:\n        return h0\n    return 1.0\n"),
+    "mod": "def _np_mod(a, b):\n    return np.mod(a, b)\n",
+}
+
+
+def numba_source(cm: CompiledModel, decorator: str = "@njit({sig}cache=_CACHE, error_model='numpy')") -> str:
+    """Scalar per-patient versions of the generated ``rhs`` and ``jac`` for Numba.
+
+    The statements are exactly those of the NumPy source (same common subexpressions, same
+    order), turned into functions that write into preallocated arrays of one patient:
+
+    * ``rhs(t, y, p, u, out)``: ``out[:] = u + dy/dt`` for ``y`` (n_states,), ``p`` (n_params,);
+    * ``jac(t, y, p, J)``: writes the structurally non-zero entries of ``J`` (n_states, n_states)
+      only; the caller zeroes ``J`` once (the sparsity pattern does not change).
+
+    Array functions are replaced by scalar helpers with NumPy's semantics (``np.where`` evaluates
+    both branches and selects; ``np.maximum`` propagates NaN; ``np.heaviside(0, h0) = h0``).
+    ``decorator`` is put before every function, its ``{sig}`` replaced by ``RHS, `` for ``rhs``,
+    ``JAC, `` for ``jac`` and by nothing for the helpers; the returned text needs ``np`` (numpy),
+    ``njit`` and the names the decorator uses in its namespace.
+    """
+    n = cm.n_states
+    rhs = cm.source_rhs.splitlines()
+    jac = cm.source_jac.splitlines()
+    if rhs[0] != "def rhs(t, y, p, u):" or "    out = np.array(u, dtype=float, copy=True)" not in rhs:
+        raise ModelError("unexpected generated rhs source: cannot derive the scalar version")
+    if jac[0] != "def jac(t, y, p):" or not any(ln.startswith("    J = np.zeros(") for ln in jac):
+        raise ModelError("unexpected generated jac source: cannot derive the scalar version")
+    rhs[0] = "def rhs(t, y, p, u, out):"
+    rhs = [f"    for _i in range({n}):\n        out[_i] = u[_i]" if ln == "    out = np.array(u, dtype=float, copy=True)"
+           else ln for ln in rhs]
+    rhs = ["    return" if ln == "    return out" else ln for ln in rhs]
+    jac[0] = "def jac(t, y, p, J):"
+    jac = [ln for ln in jac if not ln.startswith("    J = np.zeros(")]
+    jac = ["    return" if ln == "    return J" else ln for ln in jac]
+    body = "\n".join(rhs) + "\n\n\n" + decorator.format(sig="JAC, ") + "\n" + "\n".join(jac) + "\n"
+    used = sorted(set(re.findall(r"\bnp\.(\w+)\(", body)))
+    body = re.sub(r"\bnp\.(\w+)\(", r"_np_\1(", body)
+    helpers = []
+    for name in used:
+        if name in _SCALAR_HELPERS:
+            helpers.append(decorator.format(sig="") + "\n" + _SCALAR_HELPERS[name])
+        else:
+            helpers.append(f"_np_{name} = np.{name}\n")
+    return "\n\n".join(helpers) + "\n\n" + decorator.format(sig="RHS, ") + "\n" + body
