@@ -90,7 +90,9 @@ def _linear_solver_source(cm: CompiledModel) -> str:
     block after block, the couplings to earlier blocks moved to the right-hand side: straight-line
     code without branches."""
     order, blk_ptr, lu_off, off_ptr, off_col = block_triangular(cm.jacobian_sparsity)
+    S = np.asarray(cm.jacobian_sparsity, dtype=bool) | np.eye(cm.n_states, dtype=bool)
     lu_size = int(lu_off[-1])
+    extra = []
     fac = ["@njit(W_FACTOR, cache=_CACHE, error_model='numpy')", "def w_factor(J, ig, LU, piv, tmp):"]
     sol = ["@njit(W_SOLVE, cache=_CACHE, error_model='numpy')", "def w_solve(J, LU, x):"]
     for b in range(len(blk_ptr) - 1):
@@ -107,19 +109,87 @@ def _linear_solver_source(cm: CompiledModel) -> str:
             fac.append(f"    LU[{off}] = 1.0 / (ig - J[{i}, {i}])")
             sol.append(f"    x[{i}] = (x[{i}]{rhs_terms(b0)}) * LU[{off}]")
             continue
-        for r, i in enumerate(members):
-            for c, jj in enumerate(members):
-                diag = "ig " if r == c else ""
-                fac.append(f"    LU[{off + r * m + c}] = {diag}- J[{i}, {jj}]")
         inv = lu_size + off  # the block's inverse, row-major, after every block's LU
-        fac.append(f"    if not _dense_inverse(LU, {off}, {m}, piv, {b0}, {inv}, tmp):\n        return False")
+        fill = [f"        LU[{off + r * m + c}] = {'ig ' if r == c else ''}- J[{i}, {jj}]"
+                for r, i in enumerate(members) for c, jj in enumerate(members)]
+        if m <= _UNROLL_MAX:
+            extra.append(_gauss_jordan_source(f"_gj{b}", members, S, inv))
+            fac.append(f"    if not _gj{b}(J, ig, LU):  # a pivot too small without row exchanges: pivot")
+        else:
+            fac.append("    if True:")
+        fac += fill
+        fac.append(f"        if not _dense_inverse(LU, {off}, {m}, piv, {b0}, {inv}, tmp):\n            return False")
         for r in range(m):
             sol.append(f"    r{r} = x[{members[r]}]{rhs_terms(b0 + r)}")
         for r, i in enumerate(members):
             sol.append(f"    x[{i}] = " + " + ".join(f"LU[{inv + r * m + c}] * r{c}" for c in range(m)))
     fac.append("    return True")
     sol.append("    return")
-    return f"LU_SIZE = {2 * lu_size}\n\n\n" + "\n".join(fac) + "\n\n\n" + "\n".join(sol) + "\n"
+    return (f"LU_SIZE = {2 * lu_size}\n\n\n" + "\n\n\n".join(extra) + ("\n\n\n" if extra else "")
+            + "\n".join(fac) + "\n\n\n" + "\n".join(sol) + "\n")
+
+
+#: diagonal blocks up to this size are inverted by straight-line Gauss-Jordan code
+_UNROLL_MAX = 6
+#: threshold pivoting: the diagonal pivot is kept while |pivot| >= this x |entries below it|
+_PIVOT_THRESHOLD = 0.1
+
+
+def _gauss_jordan_source(name: str, members: list[int], S: np.ndarray, inv: int) -> str:
+    """``name(J, ig, LU) -> ok``: the inverse of the block ``ig I - J[members][:, members]`` by
+    Gauss-Jordan elimination without row exchanges, unrolled over the block's structural non-zeros
+    (fill-in tracked), written row-major at ``LU[inv:]``.  Returns False, leaving the work to the
+    pivoting routine, when a pivot is smaller than _PIVOT_THRESHOLD times an entry below it."""
+    m = len(members)
+    lines = ["@njit(cache=_CACHE, error_model='numpy')", f"def {name}(J, ig, LU):"]
+    count = iter(range(10**6))
+
+    def new(expr):
+        v = f"v{next(count)}"
+        lines.append(f"    {v} = {expr}")
+        return v
+
+    A = [[None] * m for _ in range(m)]
+    E = [[("1.0" if r == c else None) for c in range(m)] for r in range(m)]
+    for r, i in enumerate(members):
+        for c, jj in enumerate(members):
+            if r == c:
+                A[r][c] = new(f"ig - J[{i}, {jj}]")
+            elif S[i, jj]:
+                A[r][c] = new(f"-J[{i}, {jj}]")
+    for k in range(m):
+        below = [A[i][k] for i in range(k + 1, m) if A[i][k] is not None]
+        if below:
+            cond = " or ".join(f"abs({A[k][k]}) < {_PIVOT_THRESHOLD} * abs({b})" for b in below)
+            lines.append(f"    if {cond}:\n        return False")
+        pk = new(f"1.0 / {A[k][k]}")
+        for c in range(m):
+            if c != k and A[k][c] is not None:
+                A[k][c] = new(f"{A[k][c]} * {pk}")
+            if E[k][c] is not None:
+                E[k][c] = pk if E[k][c] == "1.0" else new(f"{E[k][c]} * {pk}")
+        A[k][k] = None
+        for i in range(m):
+            if i == k or A[i][k] is None:
+                continue
+            f = A[i][k]
+            for row, src in ((A, A), (E, E)):
+                for c in range(m):
+                    if src[k][c] is None or (row is A and c == k):
+                        continue
+                    cur = row[i][c]
+                    if cur == "1.0":
+                        row[i][c] = new(f"1.0 - {f} * {src[k][c]}")
+                    elif cur is None:
+                        row[i][c] = new(f"-{f} * {src[k][c]}")
+                    else:
+                        row[i][c] = new(f"{cur} - {f} * {src[k][c]}")
+            A[i][k] = None
+    for r in range(m):
+        for c in range(m):
+            lines.append(f"    LU[{inv + r * m + c}] = {E[r][c] if E[r][c] is not None else '0.0'}")
+    lines.append("    return True")
+    return "\n".join(lines) + "\n"
 
 
 def module(cm: CompiledModel):
