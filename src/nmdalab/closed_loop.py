@@ -16,6 +16,9 @@ tolerance and the opponent process, which gives escalation under long access)::
     a_set = a_set0 * (1 + k_allo * (B + T))
     P(take) = 1 / (1 + exp(-beta * (Q - theta)))
 
+Each completed response also applies the prediction part of a TD update to ``V``
+(:func:`reinforce`; the reward part is the drug's dopamine surge in the addiction layer).
+
 ``V`` learned drug value, ``S`` sensitisation, ``a_now`` current reward, ``B_drive`` withdrawal
 drive, ``T`` tolerance, ``effort`` the response requirement (ratio).  The user's parameters are
 a :class:`User` (documented, grade D: choice parameters are behavioural assumptions); every
@@ -48,6 +51,7 @@ class User:
     a_set0: float = 1.0  # reward set point (reward units)
     k_allo: float = 1.0  # set-point drift per unit opponent + tolerance
     cost: float = 0.0  # value cost per unit of effort (ratio)
+    alpha: float = 0.05  # per-response TD learning rate (prediction part of the update)
 
 
 @dataclass
@@ -152,3 +156,14 @@ def choice_value(r: Runner, user: User, effort: float = 1.0) -> float:
 
 def p_take(q: float, user: User) -> float:
     return float(1.0 / (1.0 + np.exp(-user.beta * (q - user.theta))))
+
+
+def reinforce(r: Runner, user: User) -> None:
+    """The prediction part of the per-response TD update (Redish 2004), applied when a response
+    is completed: ``V <- V - alpha * g * V`` (``g`` the NMDA plasticity gate).  The reward part
+    (``+ alpha * g * r``) is the drug's dopamine surge, which the addiction layer adds to ``V``
+    while the infusion acts (``surge_gain`` plays ``alpha * r`` per unit dopamine rise); together
+    they make ``dV = alpha * g * (r - V)`` per response, so an unreinforced response extinguishes
+    and value under self-administration is bounded."""
+    i = r.model.state_index("addiction.value")
+    r.y[i] -= user.alpha * r.out("addiction.plasticity_gate") * r.y[i]

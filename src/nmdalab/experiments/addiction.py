@@ -10,12 +10,12 @@ import math
 
 import numpy as np
 
-from ..closed_loop import Runner, User, choice_value, p_take
+from ..closed_loop import Runner, User, choice_value, p_take, reinforce
 from ..model.core import Model
 
 #: layers needed per drug (the smallest composition that carries the drug's reward)
 _LAYERS = {
-    "ketamine": ("pk", "magnesium", "nmda", "addiction"),
+    "ketamine": ("pk", "magnesium", "nmda", "circuit", "addiction"),
     "morphine": ("magnesium", "addiction"),
     "cocaine": ("magnesium", "addiction"),
     "magnesium_chloride": ("magnesium", "addiction"),
@@ -67,8 +67,10 @@ def place_preference(drug: str = "morphine", dose_mg_kg: float = 3.0, route: str
 
     Protocol (assumed, typical of Nechifor 2010): days 1..2*pairings alternate drug (odd days,
     10:00) and saline pairings; MgCl2 i.p. ``mg_chloride_mg_kg`` daily at 09:30 on every
-    conditioning day; drug-free test on the next day.  The paired context's value is the learned
-    drug value ``V`` at the test (saline pairings carry no reward).  Time on the paired side::
+    conditioning day; drug-free test on the next day.  The model has one learned drug value; the
+    paired context's value ``V`` is what it gained on drug-paired days minus what it gained on
+    saline-paired days (so Mg given on every day, rewarding in itself, favours neither side;
+    without Mg the saline days add nothing).  Time on the paired side::
 
         time = 900 s * logistic(logit(295/900) + CPP_BETA * V)
 
@@ -77,14 +79,17 @@ def place_preference(drug: str = "morphine", dose_mg_kg: float = 3.0, route: str
     r = _runner(drug if drug != "saline" else "saline", overrides=overrides,
                 drugs=("magnesium_chloride",) if mg_chloride_mg_kg else ())
     r.advance(9.5)
+    gained = [0.0, 0.0]  # value learned on drug-paired and on saline-paired days
     for day in range(2 * pairings):  # each day: 09:30 Mg, 10:00 conditioning
+        v0 = r.out("drug_value")
         if mg_chloride_mg_kg:
             r.dose("magnesium_chloride", "ip", _mg(mg_chloride_mg_kg))
         r.advance(0.5)
         if day % 2 == 0 and drug != "saline":
             r.dose(drug, route, _mg(dose_mg_kg))
         r.advance(23.5)
-    V = r.out("drug_value")
+        gained[day % 2] += r.out("drug_value") - v0
+    V = gained[0] - gained[1]
     p0 = CPP_BASELINE_S / CPP_SESSION_S
     logit = math.log(p0 / (1 - p0)) + readout("cpp_beta") * V
     time_s = CPP_SESSION_S / (1 + math.exp(-logit))
@@ -120,7 +125,8 @@ def withdrawal_score(mg_chloride_mg_kg: float = 0.0, days: int = 10, first_mg_kg
 
 def self_administration(drug: str = "cocaine", unit_dose_mg_kg: float = 0.5, sessions: int = 10,
                         session_h: float = 1.0, schedule: str = "FR1", step_min: float = 4.0, seed: int = 0,
-                        user: User | None = None, fr_sessions_before_pr: int = 5, overrides: dict | None = None) -> dict:
+                        user: User | None = None, fr_sessions_before_pr: int = 5, overrides: dict | None = None,
+                        train_drug: str | None = None, train_unit_mg_kg: float = 0.5, train_sessions: int = 5) -> dict:
     """Intravenous self-administration in a 250 g rat (closed loop).
 
     Daily sessions of ``session_h`` (1 h short access, 6 h long access) at 10:00; every
@@ -132,37 +138,48 @@ def self_administration(drug: str = "cocaine", unit_dose_mg_kg: float = 0.5, ses
     effort cost; it ends after 1 h without an infusion; the breakpoint is the last ratio completed.
     Inactive-lever presses are the baseline responding (the choice probability at ``Q = 0``).
 
+    Learning is per response (TD, Redish 2004): each completed response updates the value by
+    ``alpha * g * (r - V)`` (:func:`nmdalab.closed_loop.reinforce`); the reward part ``r`` of
+    that update is the drug's dopamine surge, which the addiction layer adds as the infusion acts,
+    so an unreinforced response (saline) only extinguishes.
+
+    Substitution (Kantak et al. 1991 design): with ``train_drug``, ``train_sessions`` FR1 sessions
+    of ``train_drug`` at ``train_unit_mg_kg`` come first, then ``drug`` replaces it.
+
     Returns ``{"infusions": [per session], "intake_mg_kg": [...], "breakpoint": ..., "inactive": ...}``.
     """
     user = user or User(cost=0.02)
     rng = np.random.default_rng(seed)
-    r = _runner(drug, overrides=overrides)
+    r = _runner(drug, overrides=overrides, drugs=(train_drug,) if train_drug else ())
     step = step_min / 60.0
     infusions, intake = [], []
     n_fr = sessions if schedule == "FR1" else fr_sessions_before_pr
+    plan = [(train_drug, train_unit_mg_kg)] * (train_sessions if train_drug else 0) + [(drug, unit_dose_mg_kg)] * n_fr
+
+    def deliver(d, u):
+        reinforce(r, user)
+        if d != "saline":
+            r.dose(d, "iv_bolus", _mg(u))
+
     r.advance(10.0)
-    for _session in range(n_fr):
+    for d, u in plan:
         n = 0
         for _ in range(int(round(session_h / step))):
             if rng.random() < p_take(choice_value(r, user), user):
-                if drug != "saline":
-                    r.dose(drug, "iv_bolus", _mg(unit_dose_mg_kg))
-                else:
-                    r.bump("addiction.cue", 0.0)
+                deliver(d, u)
                 n += 1
             r.advance(step)
         infusions.append(n)
-        intake.append(n * unit_dose_mg_kg)
+        intake.append(n * u)
         r.advance(24.0 - session_h)
     inactive = p_take(0.0, user) * session_h / step
     out = {"infusions": infusions, "intake_mg_kg": intake, "inactive": inactive}
     if schedule == "PR":
-        k, idle, last = 0, 0.0, 0
-        while idle < 1.0 and r.t < 10.0 + 24.0 * n_fr + 4.0 and k < len(PR_SERIES):
+        k, idle, last, t0 = 0, 0.0, 0, r.t
+        while idle < 1.0 and r.t < t0 + 4.0 and k < len(PR_SERIES):
             ratio = PR_SERIES[k]
             if rng.random() < p_take(choice_value(r, user, effort=ratio), user):
-                if drug != "saline":
-                    r.dose(drug, "iv_bolus", _mg(unit_dose_mg_kg))
+                deliver(drug, unit_dose_mg_kg)
                 last, k, idle = ratio, k + 1, 0.0
             else:
                 idle += step
@@ -175,7 +192,7 @@ def self_administration(drug: str = "cocaine", unit_dose_mg_kg: float = 0.5, ses
 # humans
 # ------------------------------------------------------------------------------------------
 
-_HUMAN = ("pk", "magnesium", "nmda", "addiction")
+_HUMAN = ("pk", "magnesium", "nmda", "circuit", "addiction")
 
 
 def _scenario(regimen, days: float, step: str = "1 h", serum_mg=None, chronic_stress=None):
@@ -268,7 +285,7 @@ def relapse_risk(chronic_stress: float = 0.0, serum_mg: float = 0.85, use_weeks:
     days = use_weeks * 7 + abstinence_days + window_days
     sc = _scenario(_use_regimen(4, 1.0, use_weeks), days, step="6 h", serum_mg=serum_mg,
                    chronic_stress=chronic_stress or None)
-    res = simulate(sc, model=_model(("pk", "magnesium", "nmda", "hpa", "addiction")))
+    res = simulate(sc, model=_model(("pk", "magnesium", "nmda", "circuit", "hpa", "addiction")))
     t = res.time / 24.0
     w = (t >= use_weeks * 7 + abstinence_days) & (t < days)
     p = res["addiction.relapse_risk"].values[0, 0][w]

@@ -11,9 +11,15 @@ Reward signal (algebraic; "dopamine excess", dimensionless, 1 = NAc dopamine dou
 Per drug, ``a_d >= 0``:
 
 * ketamine: the circuit layer's ``circuit.dopamine_nac`` (relative to baseline 1) when it is
-  composed, ``a_ket = pos(dopamine_nac - 1)``.  Without it a **fallback** (documented, grade D):
-  disinhibition of VTA/NAc dopamine by block of interneuron NMDA receptors, divided by the
-  receptor up-regulation (so up-regulation is tolerance)::
+  composed (every experiment in :mod:`nmdalab.experiments.addiction`, the calibration and the
+  full default model compose it), counted while ketamine is on board::
+
+      a_ket = pos(dopamine_nac - 1) * db_int / (db_int + d0)
+
+  (the attribution factor keeps circadian, stress-driven and post-drug excursions of circuit
+  dopamine from being learned as drug reward).  Without the circuit a **fallback** (documented,
+  grade D): disinhibition of VTA/NAc dopamine by block of interneuron NMDA receptors, divided by
+  the receptor up-regulation (so up-regulation is tolerance)::
 
       a_ket = e_ket * db_int / R_int
 
@@ -37,9 +43,33 @@ hedonic signal is ``h = a - v_ket`` and the net affect ``h - B`` (opponent ``B``
 
 NMDA-dependent plasticity gate (Mg and ketamine modulate learning and neuroadaptation)
 -------------------------------------------------------------------------------------
-``g = (mg_ref / csf.mg_ionised)^n_mg * (1 - db_pyr)``: higher brain Mg or ketamine block of
-pyramidal NMDA receptors slows every acquisition rate below (sensitisation, value learning,
-tolerance, dependence).  Mg acts on *acquisition*, not on the expression of withdrawal, so Mg
+Receptor part (grade C: Jahr-Stevens block is grade A, the Ca2+ switch is a hypothesis): the
+NMDA Ca2+ influx of pyramidal cells relative to the reference (brain ionised Mg ``mg_ref``, no
+drug), from the Jahr & Stevens 1990 block at the pyramidal voltage (the receptor layer's
+``nmda.mg_k0_2a``, ``nmda.mg_delta``, ``nmda.pyramidal.v_rest``) and the drug block::
+
+    K = K0 * exp(delta * V_pyr);   x = (1 + mg_ref/K) / (1 + Mg_csf/K) * (1 - db_pyr)
+
+drives a cooperative Ca2+-dependent plasticity switch (calcium control hypothesis; CaMKII),
+normalised to 1 at the reference::
+
+    g_rec = x^n * (1 + th^n) / (x^n + th^n)
+
+Its elasticity to Mg is at most ``n`` x the receptor's (~0.95 at -70 mV), and it is bounded
+(``g_rec <= 1 + th^n``): Mg deficiency raises every NMDA-gated rate by at most ~2x.
+
+Supplement part (phenomenological, grade D, one-sided): brain Mg raised above the reference
+(i.p./IV Mg) slows the same rates far more than its extra receptor block can explain (Nechifor
+2004: a ~5-12% CSF Mg rise cuts morphine withdrawal ~40%), so a separate term, calibrated to that
+study and acting only above the reference, carries it (it lumps actions of supplemental Mg the
+model lacks: spinal/peripheral NMDA receptors, Ca-channel block)::
+
+    y = Mg_csf/mg_ref - 1;   g_sup = 1 / (1 + k * pos(y)^2)
+
+(quadratic so that it is smooth at the reference, where diet-driven ripples cross it; exactly 1
+at and below the reference, so Mg deficiency acts through the receptor part only).
+
+``g = g_rec * g_sup``.  Mg acts on *acquisition*, not on the expression of withdrawal, so Mg
 given during withdrawal does little (consistent with the failed Mg trials in alcohol
 withdrawal); tolerance is fully gated, dependence only in part (``f_dep``), so Mg prevents
 tolerance more than withdrawal (DESIGN.md known results).
@@ -50,13 +80,28 @@ States (all dimensionless)
 
       dS/dt = k_S * g * a_raw * (1 - S/S_max) - S/tau_S
 
-* learned drug value ``V`` (continuous-time TD with a non-compensable drug term, Redish 2004:
-  the prediction error never falls below ``eps * h``)::
+* learned drug value ``V`` (TD learning with a non-compensable drug surge, Redish 2004; per
+  event, not per unit time in the drug state).  Three teaching signals::
 
-      u = a_raw / (a_raw + a_on);  dV/dt = eta * g * u * (h - V + eps * a_raw) - V/tau_V
+      u = a_raw / (a_raw + a_on);   surge = pos(a - a_ref);   d a_ref/dt = (a - a_ref)/tau_ph
+      dV/dt = g * (eta * u * (a - V) + k_surge/tau_ph * surge - k_av * v_ket) - V/tau_V
 
-  (a linear continuous-time form of Redish's max(delta, D): the drug's own signal ``eps*a_raw``
-  is added to every prediction error, so V settles above the experienced reward)
+  - the **surge**: the phasic rise of the felt reward above its recent (tonic) level.  While
+    ``a > a_ref``, ``d a_ref/dt = surge/tau_ph``, so the surge integral of one dose is exactly
+    ``tau_ph * max(a_ref)`` (of the order of the dopamine rise: ~0.6x the peak for an IV infusion,
+    ~1x for a slow i.p. rise), and each dose adds ``~ k_surge * g * max(a_ref)`` to V: an IV
+    infusion teaches in proportion to its dopamine rise, not to the minutes it lasts (Redish's
+    max(delta, D): the drug's own dopamine signal enters the prediction error at every dose and
+    is not learned away; the prediction part of the per-response update is applied by the
+    closed loop, :func:`nmdalab.closed_loop.reinforce`);
+  - the continuous TD term pulls V towards the tonic reward while the drug state is visited;
+  - **aversion learning** (conditioned taste/place aversion) accumulates with the time spent in
+    the dysphoric state ``v_ket``: a large i.p. dose holds pyramidal block above the aversive
+    range for an hour (adult rats: place aversion), while IV unit doses stay below it (so they are
+    self-administered).  The route difference in the model comes from dose and time in the
+    aversive state, not from the rate of rise: the circuit layer's dopamine rise after an IV
+    unit dose (0.1-0.3 mg/kg, peak in ~5 min) is not faster in absolute terms than after 3-10
+    mg/kg i.p.
 
 * tolerance ``T`` (cellular, NMDA-dependent; in [0, 1))::
 
@@ -201,10 +246,16 @@ def addiction_layer() -> Submodel:
     e_av = P("ket_aversion_max", "1", "largest aversive (dysphoric) signal of ketamine")
     db50 = P("ket_aversion_db50", "1", "pyramidal drug-blocked fraction at half-maximal aversion")
     n_av = P("ket_aversion_hill", "1", "steepness of the aversive component")
+    k_pun = P("aversion_learn_rate", "1/h", "value lost per hour in the aversive drug state, per unit aversion")
     e_mg = P("mg_reward_gain", "1", "reward per relative rise of serum Mg above the set point")
     mg_set = P("covariate.serum_mg", "mM", "patient's serum total Mg set point")
     mg_ref = P("mg_ref", "mM", "reference brain ionised Mg (gate = 1)")
-    n_mg = P("mg_gate_n", "1", "exponent of the Mg gate on NMDA-dependent plasticity")
+    k0_mg = P("nmda.mg_k0_2a", "mM", "Jahr-Stevens Mg2+ dissociation constant at 0 mV, GluN2A/2B")
+    d_mg = P("nmda.mg_delta", "1/mV", "Jahr-Stevens voltage dependence of Mg2+ block")
+    v_pl = P("nmda.pyramidal.v_rest", "mV", "voltage of the pyramidal NMDA receptors that gate plasticity")
+    n_ca = P("ca_switch_n", "1", "Hill coefficient of the Ca2+-dependent plasticity switch")
+    th_ca = P("ca_switch_half", "1", "NMDA Ca2+ influx (relative to reference) at half-activation of the switch")
+    k_sup = P("mg_supp_gain", "1", "fall of plasticity rates per squared relative rise of brain Mg above the reference (phenomenological)")
     n_crav = P("mg_craving_n", "1", "exponent of low brain Mg on craving")
     emax_m = P("morphine_da_emax", "1", "morphine: largest dopamine excess")
     ec50_m = P("morphine_da_ec50", "uM", "morphine: brain concentration at half of it")
@@ -214,7 +265,8 @@ def addiction_layer() -> Submodel:
     tau_s = P("sens_tau", "h", "sensitisation decay time")
     s_max = P("sens_max", "1", "largest sensitisation")
     eta, tau_v = P("learn_rate", "1/h", "value learning rate"), P("value_tau", "h", "value forgetting time (no extinction)")
-    eps = P("td_floor", "1", "non-compensable fraction of the drug prediction error (Redish)")
+    k_surge = P("surge_gain", "1", "value learned per unit phasic dopamine rise (non-compensable surge, Redish)")
+    tau_ph = P("surge_tau", "h", "time constant of the tonic dopamine reference that phasic rises are measured against")
     a_on = P("drug_on_a50", "1", "reward at which the drug state counts as half visited")
     k_t, tau_t = P("tol_rate", "1/h", "tolerance acquisition rate per unit reward"), P("tol_tau", "h", "tolerance decay time")
     k_d, tau_d = P("dep_rate", "1/h", "dependence acquisition rate per unit reward"), P("dep_tau", "h", "dependence decay time")
@@ -247,7 +299,11 @@ def addiction_layer() -> Submodel:
     # tau_fast, about a minute) carry them, so every slow rate below uses a state symbol
     # (compile time) and the dopamine/dysphoria signals lag block by about a minute (assumed)
     k_fast = 1 / P("tau_fast", "h", "time constant of the ketamine dopamine and block signals")
-    a_ket_in = _optional(da_in, e_ket * db_int / r_int, _pos(da_in - 1))
+    # with the circuit composed, the NAc dopamine excess counts as ketamine reward while ketamine
+    # blocks interneuron NMDA receptors (attribution d/(d + d0)): endogenous excursions of dopamine
+    # (circadian cortisol, stress, post-drug rebound) are not drug reward
+    attr = db_int / (db_int + P("ket_attr_block", "1", "interneuron drug block at which circuit dopamine is half attributed to ketamine"))
+    a_ket_in = _optional(da_in, e_ket * db_int / r_int, _pos(da_in - 1) * attr)
     a_ket = m.state("ketamine_da", "1", "ketamine-evoked NAc dopamine excess (filtered)")
     db_pyr_in = db_pyr
     db_pyr = m.state("pyramidal_block", "1", "pyramidal NMDA drug-blocked fraction (filtered)")
@@ -262,11 +318,22 @@ def addiction_layer() -> Submodel:
     a = a_raw * (1 - T)
     h = a - aversion
     mg_safe = _pos(mg_csf - 0.01) + 0.01  # finite even at the sentinel (both branches are evaluated)
-    gate_mg = _optional(mg_csf, 1, (mg_ref / mg_safe) ** n_mg)
-    g = gate_mg * (1 - db_pyr)
+    k_mg_v = k0_mg * _E ** (d_mg * v_pl)  # Jahr-Stevens K_Mg at the pyramidal voltage (mM)
+    # Mg-unblocked fraction relative to the reference (Jahr & Stevens 1990)
+    x_mg = _optional(mg_csf, 1, (1 + mg_ref / k_mg_v) / (1 + mg_safe / k_mg_v))
+    x_ca = x_mg * (1 - db_pyr)  # relative NMDA Ca2+ influx of pyramidal cells
+    g_rec = x_ca**n_ca * (1 + th_ca**n_ca) / (x_ca**n_ca + th_ca**n_ca)  # Ca2+ switch, 1 at the reference
+    # supplemental Mg (brain Mg raised above the reference): phenomenological, one-sided (exactly
+    # 1 at and below the reference); quadratic, so smooth where diet-driven ripples cross it
+    y_mg = _optional(mg_csf, 0, mg_safe / mg_ref - 1)
+    g_sup = 1 / (1 + k_sup * _pos(y_mg) ** 2)
+    g = g_rec * g_sup
     u = a_raw / (a_raw + a_on)
+    a_ref = m.state("surge_ref", "1", "tonic dopamine reference (slow filter of the felt reward)")
+    m.rate(a_ref, (a - a_ref) / tau_ph)
+    surge = _pos(a - a_ref)  # phasic rise of dopamine above its recent level
     m.rate(S, k_s * g * a_raw * (1 - S / s_max) - S / tau_s)
-    m.rate(V, eta * g * u * (h - V + eps * a_raw) - V / tau_v)
+    m.rate(V, g * (eta * u * (a - V) + k_surge / tau_ph * surge - k_pun * aversion) - V / tau_v)
     m.rate(T, k_t * g * a_raw * (1 - T) - T / tau_t)
     m.rate(D, k_d * (1 - f_dep + f_dep * g) * a_raw * (1 - D) - D / tau_d)
     m.rate(B, (g_b * D * a_raw - B) / tau_b)
@@ -276,7 +343,7 @@ def addiction_layer() -> Submodel:
     m.rate(Q, -Q / tau_q)
 
     gm = _optional(mg_csf, 1, (mg_ref / mg_safe) ** n_crav)
-    c_raw = (w_w * W + w_q * (Q + q0) * V * (1 + S) + w_s * stress) * gm
+    c_raw = (w_w * W + w_q * (Q + q0) * _pos(V) * (1 + S) + w_s * stress) * gm  # an aversive memory (V < 0) gives no cue craving
     craving = c_raw / (c_raw + c50)
     m.output("craving", craving, "1", "craving index (0-1)")
     m.output("withdrawal", W / (W + w50), "1", "withdrawal severity index (0-1)")
@@ -291,6 +358,7 @@ def addiction_layer() -> Submodel:
     m.output("addiction.allostasis", A, "1", "allostatic load")
     m.output("addiction.withdrawal_drive", drive, "1", "instantaneous withdrawal drive (rebound)", public=False)
     m.output("addiction.plasticity_gate", g, "1", "NMDA-dependent plasticity gate (1 at reference Mg, no drug)", public=False)
+    m.output("addiction.surge", surge, "1", "phasic dopamine rise above the tonic reference (teaches value per event)", public=False)
     m.output("addiction.relapse_risk", 1 - _E ** (-(h0 + h1 * craving) * 24), "1",
              "probability of use within a day for an abstinent user")
     m.output("addiction.bdi", bdi0 + k_bdi * (W + A), "1", "depressive symptoms, Beck Depression Inventory estimate (0-63)")
