@@ -126,7 +126,8 @@ def withdrawal_score(mg_chloride_mg_kg: float = 0.0, days: int = 10, first_mg_kg
 def self_administration(drug: str = "cocaine", unit_dose_mg_kg: float = 0.5, sessions: int = 10,
                         session_h: float = 1.0, schedule: str = "FR1", step_min: float = 4.0, seed: int = 0,
                         user: User | None = None, fr_sessions_before_pr: int = 5, overrides: dict | None = None,
-                        train_drug: str | None = None, train_unit_mg_kg: float = 0.5, train_sessions: int = 5) -> dict:
+                        train_drug: str | None = None, train_unit_mg_kg: float = 0.5, train_sessions: int = 5,
+                        pr_max_h: float = 12.0) -> dict:
     """Intravenous self-administration in a 250 g rat (closed loop).
 
     Daily sessions of ``session_h`` (1 h short access, 6 h long access) at 10:00; every
@@ -135,7 +136,10 @@ def self_administration(drug: str = "cocaine", unit_dose_mg_kg: float = 0.5, ses
     infusion (``iv_bolus`` of ``unit_dose_mg_kg``; ``drug="saline"`` for a vehicle).  FR1: the
     requirement is one press.  ``schedule="PR"``: ``fr_sessions_before_pr`` FR1 sessions, then
     one progressive-ratio session (Richardson & Roberts series) whose requirement raises the
-    effort cost; it ends after 1 h without an infusion; the breakpoint is the last ratio completed.
+    effort cost; it ends after 1 h without an infusion (Richardson & Roberts 1996) or at the
+    safety cap ``pr_max_h``; the breakpoint is the last ratio completed.  (With a 4 h cap the
+    cocaine breakpoint is time-limited: the homeostatic term spaces cocaine infusions ~15 min
+    apart.)
     Inactive-lever presses are the baseline responding (the choice probability at ``Q = 0``).
 
     Learning is per response (TD, Redish 2004): each completed response updates the value by
@@ -176,7 +180,7 @@ def self_administration(drug: str = "cocaine", unit_dose_mg_kg: float = 0.5, ses
     out = {"infusions": infusions, "intake_mg_kg": intake, "inactive": inactive}
     if schedule == "PR":
         k, idle, last, t0 = 0, 0.0, 0, r.t
-        while idle < 1.0 and r.t < t0 + 4.0 and k < len(PR_SERIES):
+        while idle < 1.0 and r.t < t0 + pr_max_h and k < len(PR_SERIES):
             ratio = PR_SERIES[k]
             if rng.random() < p_take(choice_value(r, user, effort=ratio), user):
                 deliver(drug, unit_dose_mg_kg)
@@ -334,6 +338,7 @@ def virtual_user(days: int = 56, seed: int = 0, user: User | None = None, grams_
         n = 0
         if take:
             while n < max_lines:
+                reinforce(r, user)  # the prediction part of the per-response TD update
                 r.dose("ketamine", "intranasal", grams_per_line * 1000.0)
                 n += 1
                 r.advance(2 / 3)

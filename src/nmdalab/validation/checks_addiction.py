@@ -37,12 +37,16 @@ def nechifor2010_mg_alone_cpp() -> float:
     return ex.place_preference("magnesium_chloride", 10.0, "ip")["time_s"]
 
 
-def kantak1991_order() -> float:
+def kantak1991_order(seed: int = 3) -> float:
     """+1 when PR breakpoints order saline < MgCl2 < cocaine (Kantak 1991), else -1.
 
-    Unit doses: cocaine 0.5 mg/kg, MgCl2 2 mg/kg per infusion (assumed; the paper's doses were
-    not in the shared data); same seed for every arm."""
-    bp = {d: ex.self_administration(d, u, schedule="PR", fr_sessions_before_pr=5, seed=3)["breakpoint"]
+    Kantak's design (abstract, doi:10.1007/BF02245661): cocaine-TRAINED rats; MgCl2 (or saline)
+    then replaces cocaine.  Here: 5 one-hour FR1 sessions of cocaine 0.5 mg/kg/inf, 3 FR1
+    substitution sessions of the test solution, then one PR session of it (the cocaine arm keeps
+    cocaine throughout).  MgCl2 2 mg/kg/inf (assumed; the paper's unit doses are not in the
+    shared data); same seed for every arm."""
+    bp = {d: ex.self_administration(d, u, schedule="PR", fr_sessions_before_pr=3, seed=seed,
+                                    train_drug="cocaine", train_unit_mg_kg=0.5, train_sessions=5)["breakpoint"]
           for d, u in (("saline", 0.0), ("magnesium_chloride", 2.0), ("cocaine", 0.5))}
     return 1.0 if bp["saline"] < bp["magnesium_chloride"] < bp["cocaine"] else -1.0
 
