@@ -3,8 +3,10 @@
 Truths: onset within hours, largest effect around day 1, fading over about a week (Zarate 2006;
 Kishimoto 2016 meta-analysis: superior from 40 min, peak at day 1, lost by days 10-12);
 ketamine above midazolam above saline (Murrough 2013; Newport 2015).  The mood couplings are
-calibrated (scripts/calibrate_mood.py) to Han 2016 rates and the Murrough 24-h changes; the
-timing checks below use the time course, which was not fitted except the 2-h point.
+calibrated (scripts/calibrate_mood.py) to Han 2016 rates and the Murrough 24-h changes.  The
+synaptic-protein and spine time constants (human-plasticity.yaml) were chosen by hand against
+the same shape criteria as test_time_course_shape, so that test guards the choice (a
+regression check), it is not independent evidence.
 """
 
 import numpy as np
@@ -39,8 +41,6 @@ def madrs(res, arm):
     return res["madrs"].sel(arm=arm).values[0]
 
 
-@pytest.mark.xfail(strict=True, reason="known model disagreement (issue 4 report): at day 10 ~43% of the peak "
-                   "effect remains (spine/synaptic-protein turnover of 3.5-4 days); Kishimoto 2016 says lost by days 10-12")
 def test_time_course_shape(trial):
     m, t = madrs(trial, "ketamine"), trial.time
     assert m[0] - m[int(np.argmin(abs(t - 4)))] > 0.15 * m[0]  # onset within hours (Zarate 2006: by 110 min)
@@ -68,14 +68,24 @@ def test_rapamycin_abolishes_the_sustained_effect(trial):
     assert rapa < 0.25 * full  # Li 2010: rapamycin blocks it; at most a quarter left
 
 
-@pytest.mark.xfail(strict=True, reason="known model disagreement (issue 4 report): the inverted U holds for the "
-                   "glutamate surge at clamped exposure (test_circuit) but not for mood: after an anaesthetic bolus "
-                   "brain ketamine falls through the effective window and the model gives a larger day-1 effect")
+@pytest.mark.xfail(strict=True, reason="known model disagreement (issue 4): with the human PK a 4.5 mg/kg bolus peaks at "
+                   "~7.5 uM brain ketamine, the top of the rat-calibrated glutamate surge (1.7x), and spends hours in the "
+                   "0.5-3 uM window on the way down (glutamate-excess integral 1.7 h vs 0.24 h for 0.5 mg/kg/40 min), so "
+                   "any plasticity drive that is a function of the current exposure is larger; see the report of issue 4")
 def test_dose_response_inverted_u(trial):
     k24 = int(np.argmin(abs(trial.time - 24)))
     eff = {a: madrs(trial, "midazolam")[k24] - madrs(trial, a)[k24] for a in ("ket_0.1", "ketamine", "ket_4.5")}
     # 0.5 mg/kg beats both a low dose and an anaesthetic bolus (preclinical inverted U, PMC9908316)
     assert eff["ketamine"] > eff["ket_0.1"] and eff["ketamine"] > eff["ket_4.5"]
+
+
+def test_dose_response_rising_limb(trial):
+    """The rising limb alone: 0.5 mg/kg beats 0.1 mg/kg at 24 h (Fava et al. 2020 Mol Psychiatry 25:1592, recalled:
+    0.5 and 1.0 mg/kg separate from active placebo, 0.1 mg/kg does not); by at least 2 MADRS points,
+    a clinically visible difference."""
+    k24 = int(np.argmin(abs(trial.time - 24)))
+    eff = {a: madrs(trial, "midazolam")[k24] - madrs(trial, a)[k24] for a in ("ket_0.1", "ketamine")}
+    assert eff["ketamine"] > eff["ket_0.1"] + 2.0
 
 
 def test_diagnosis_baselines():
@@ -130,3 +140,22 @@ def test_bad_scale_is_a_clear_error():
           "endpoints": [{"name": "r", "kind": "response_rate", "scale": "madr", "at": "1 h"}]}
     with pytest.raises(ScenarioError, match="Did you mean 'madrs'"):
         nmdalab.load_scenario(sc)
+
+
+def test_placebo_arms_have_responders():
+    """Saline and midazolam arms respond as in trials (issue 4: with a 40% ceiling they had none).
+
+    Bands: saline 24-h response implied by Newport 2015's odds ratio 9.87 (95% CI 4.37-22.29)
+    against the pooled ketamine rate 52.2% (Han 2016): 4.7-20%; midazolam 28% in Murrough 2013
+    (n = 25: binomial SE 9 points, a two-SE band 10-46%) and above saline.  n = 300 virtual
+    patients per arm (binomial SE <= 2.9 points).
+    """
+    sc = {"name": "placebo-arms", "duration": "24 h", "output_interval": "24 h", "solver": {"engine": "batch"},
+          "population": {"n": 300, "seed": 7, "weight": {"mean": "80 kg", "sd": "15 kg"}, "diagnosis": "trd"},
+          "arms": {"saline": {"regimen": [{"drug": "placebo", **INF}]},
+                   "midazolam": {"regimen": [{"drug": "midazolam", "dose": "0.045 mg/kg", **INF}]}},
+          "endpoints": [{"name": "r24", "kind": "response_rate", "scale": "madrs", "at": "24 h"}]}
+    s = nmdalab.simulate(sc, model=default_model(LAYERS)).endpoints()["arms"]
+    sal, mid = s["saline"]["endpoints"]["r24"]["value"], s["midazolam"]["endpoints"]["r24"]["value"]
+    assert 0.047 <= sal <= 0.20
+    assert 0.10 <= mid <= 0.46 and mid > sal

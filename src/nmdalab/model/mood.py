@@ -3,7 +3,8 @@
 Severity (submodel ``mood``; all algebraic except the expectation state)::
 
     effect  = r ( beta_syn (C - 1) + beta_lhb s ) - beta_cort cort
-    placebo = pl_max X / (X + K_x)
+    p_typ   = pl_max X / (X + K_x)                       (typical patient's placebo fraction)
+    placebo = S o / (1 + S o),   o = p_typ / (1 - p_typ)  (logit(placebo) = logit(p_typ) + ln S)
     madrs   = M_b e^(-effect) (1 - placebo)
     hdrs    = hdrs_per_madrs * madrs
 
@@ -18,6 +19,13 @@ Severity (submodel ``mood``; all algebraic except the expectation state)::
 * ``M_b`` = baseline severity by diagnosis: ``sum_k dx_k * baseline_k`` with one-hot ``dx_k``
   set from ``population.diagnosis`` (:func:`arm_parameters`), times a log-normal
   ``baseline_scale``;
+* ``S`` = ``mood.placebo_susceptibility``: one patient's placebo responsiveness (typical 1,
+  log-normal, i.e. a **logit-normal random effect on the placebo fraction itself**).  Without it
+  no patient could fall more than ``pl_max`` (40%) on expectation alone, so a saline arm would
+  have no responders (>= 50% fall), whereas trials report ~10-30% (Newport 2015's pooled odds
+  ratio 9.87 against a ~52% ketamine response implies ~10% on saline; Murrough 2013 midazolam 28%).
+  The same ``S`` acts in every arm of a patient (the expectation in a ketamine arm is the same
+  kind of effect);
 * ``X`` = placebo response (state): every administration visit adds ``mood.expectation_saline``
   (placebo) or ``mood.expectation_active`` (drugs with noticeable effects: ketamine, midazolam
   as an active placebo) to the expectation ``E`` (:mod:`nmdalab.regimen`), which turns into
@@ -66,6 +74,7 @@ def mood_layer() -> Submodel:
     b_cort = P("beta_cortisol", "1", "severity rise (log) per unit sustained cortisol excess")
     pl_max = P("placebo_max", "1", "largest fractional severity fall from expectation")
     k_half = P("expectation_half", "1", "expectation giving half the largest placebo effect")
+    s_pl = P("placebo_susceptibility", "1", "one patient's odds of the placebo fraction relative to the typical patient (1 typical)")
     k_x = P("k_expectation", "1/h", "fading rate of expectation")
     P("expectation_saline", "1", "expectation added by one visit with an inert placebo")
     P("expectation_active", "1", "expectation added by one visit with a drug the patient feels")
@@ -79,7 +88,9 @@ def mood_layer() -> Submodel:
     m.rate(e, -k_in * e)
     m.rate(x, k_in * e - k_x * x)
     effect = r * (b_syn * (c - 1) + b_lhb * s) - b_cort * cort
-    placebo = pl_max * x / (x + k_half)
+    pl_typ = pl_max * x / (x + k_half)
+    odds = s_pl * pl_typ / (1 - pl_typ)
+    placebo = odds / (1 + odds)
     madrs = scale * base * E_F ** (-effect) * (1 - placebo)
     m.output("madrs", madrs, "1", "MADRS total score (0-60)")
     m.output("hdrs", h_per_m * madrs, "1", "HDRS-17 total score (0-52)")

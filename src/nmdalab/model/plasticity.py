@@ -28,17 +28,30 @@ transient and needs the glutamate surge (inverted U)::
 p70S6K and 4E-BP1 phosphorylation are read out as ``mTOR`` (same time course in Li 2010).
 
 Synaptic proteins (PSD95, GluA1, synapsin I; one pool) via a translation delay ``Q``, bounded
-growth and slow turnover (they outlast mTORC1 by days, Li 2010)::
+growth and turnover over days (they outlast mTORC1 by days, Li 2010)::
 
-    d Q/dt   = k_q ( (mTOR T)^(1-block_tr) - Q )
+    d Q/dt   = k_q ( mTOR^(1-block_tr) - Q )
     d Syn/dt = k_s D(Q - 1) Syn (S_max - Syn)/(S_max - 1) - k_d (Syn - 1)
+
+Synaptic-protein translation follows mTORC1 only (initiation: p70S6K, 4E-BP1/eIF4E); the fall
+in p-eEF2 acts through BDNF (Autry 2011: eEF2 dephosphorylation de-represses BDNF translation)
+and not directly on the synaptic pool, because Li 2010 found the PSD95/GluA1/synapsin rise
+abolished by rapamycin, which leaves the eEF2K arm intact.  (Until issue 4 was closed the
+elongation factor ``T`` also multiplied ``Q``; at high exposure it alone drove a large, lasting
+synaptic rise.)  The synaptic pool's return time (``1/k_d``, ~5 days) sets how long the mood
+effect lasts: the clinical effect fades over about a week (Kishimoto 2016: lost by days 10-12)
+while the rat proteins are still up at 72 h (Li 2010).
 
 ``D(x) = pos(x - theta) - pos(-x - theta)`` is a symmetric (smooth) dead zone: only a translation
 excess beyond ``theta`` leaves a lasting change, so the small daily ripples of Mg and cortisol
 do not accumulate into the synapses over weeks.
 
 Spines: birth-death with formation driven by synaptic proteins and the graded modulators VGF
-and IGF2, elimination raised by cortisol and lowered by GSK-3 inhibition::
+and IGF2, elimination raised by cortisol and lowered by GSK-3 inhibition.  Spine density
+follows the synaptic protein supply within about half a day (``1/k_e`` = 10 h: ketamine raises
+spine formation within 12-24 h, Moda-Sava et al. 2019 Science 364:eaat8078, and Li 2010 counts
++30-40% at 24 h), so spines and the mood effect peak around day 1 and then follow the slower
+synaptic-protein return::
 
     VGF = BDNF^h_vgf,  IGF2 = BDNF^h_igf,  miR = BDNF^(-h_mir)      (graded, grade C)
     F   = (Syn^a_f VGF^m_vgf IGF2^m_igf)^(1-block_spino)
@@ -133,7 +146,7 @@ def plasticity_layer() -> Submodel:
     m.rate(pe, k_pe * (g_e**h_ek - pe))
     m.rate(bdnf, k_b * ((transl ** (1 - b_tr) * ampa**h_rel) ** (1 - b_bdnf) * E_F ** (-c_b * cort) - bdnf))
     m.rate(mtor, k_m * (1 + (1 - b_mtor) * (trkb**a_m - 1) * ampa**b_m - mtor))
-    m.rate(q, k_q * ((mtor * transl) ** (1 - b_tr) - q))
+    m.rate(q, k_q * (mtor ** (1 - b_tr) - q))
     theta = P("synthesis_threshold", "1", "translation excess below which no lasting synaptic change forms")
     drive = smooth_pos(q - 1 - theta, theta / 10) - smooth_pos(1 - q - theta, theta / 10)
     m.rate(syn, k_s * drive * syn * (s_max - syn) / (s_max - 1) - k_d * (syn - 1))
