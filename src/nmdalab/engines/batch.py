@@ -167,15 +167,17 @@ def run(
     return out, status
 
 
-def choose_method(cm: CompiledModel, P: np.ndarray, y: np.ndarray, t_end: float, sample: int = 16) -> str:
-    """``rosenbrock`` when an explicit method would be stability-bound, else ``dopri5``."""
+def choose_method(cm: CompiledModel, P: np.ndarray, y: np.ndarray, t_end: float, sample: int = 16,
+                  stiff_steps: float = STIFF_STEPS) -> str:
+    """``rosenbrock`` when an explicit method would need more than ``stiff_steps`` steps for
+    stability alone, else ``dopri5``."""
     k = np.unique(np.linspace(0, P.shape[1] - 1, min(sample, P.shape[1])).astype(int))
     J = np.asarray(cm.jac(0.0, y[:, k], P[:, k]), dtype=float)
     J = np.moveaxis(J, -1, 0)
     if not np.all(np.isfinite(J)):
         return "rosenbrock"
     rho = float(np.max(np.abs(np.linalg.eigvals(J))))
-    return "rosenbrock" if rho * t_end / _DOPRI_STABILITY > STIFF_STEPS else "dopri5"
+    return "rosenbrock" if rho * t_end / _DOPRI_STABILITY > stiff_steps else "dopri5"
 
 
 # ------------------------------------------------------------------------------------------

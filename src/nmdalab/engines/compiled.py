@@ -1,23 +1,27 @@
-"""The compiled engine: every patient integrated by Numba-compiled code, in parallel over patients.
+"""The compiled engine: every patient integrated by Numba-compiled code, patients spread over threads.
 
-The model's generated statements (:mod:`nmdalab.model.core`) are turned into scalar per-patient
-functions ``rhs(t, y, p, u, out)`` and ``jac(t, y, p, J)`` (:func:`~nmdalab.model.core.numba_source`),
-written together with the integrator kernels (``engines/_jit_kernel.py``) into one module per model
-in the model cache directory and compiled by Numba (``cache=True``: the machine code is cached
-next to it, so only the first run on a machine pays the compilation).
+Per model, the generated statements (:mod:`nmdalab.model.core`) become scalar per-patient functions
+``rhs(t, y, p, u, out)`` and ``jac(t, y, p, J)`` (:func:`~nmdalab.model.core.numba_source`), and
+the linear solves of the Rosenbrock method become straight-line code on the block triangular form
+of the Jacobian's sparsity (:func:`block_triangular`, :func:`_linear_solver_source`).  They are
+written to one module per model in the model cache directory (``~/.cache/nmdalab/jit``) and
+compiled by Numba with ``cache=True``.  The integrator kernels (``engines/_jit_kernel.py``) take
+these functions as first-class function arguments of fixed signature, so they are compiled once
+per machine for every model.  Cold and warm compile times: docs/performance.md.
 
 Methods and rules are those of the batched engine (:mod:`nmdalab.engines.batch`): ``dopri5``
 (Dormand-Prince 5(4), 4th-order dense output), ``rosenbrock`` (Shampine's 4(3), analytic Jacobian,
-an LU factorisation per step, cubic Hermite dense output), ``auto`` (by the stiffness test of the
-batched engine); the same step-size control, per-patient status (a failed patient gets NaN and
-a message; the others go on) and dosing semantics (boluses are jumps at their time, infusions
+cubic Hermite dense output), ``auto`` (the batched engine's stiffness test, with the threshold
+:data:`STIFF_STEPS`); the same step-size control, per-patient status (a failed patient gets NaN
+and a message; the others go on) and dosing semantics (boluses are jumps at their time, infusions
 constant input rates between breakpoints, an output time at an event sees the state just after
 it).  One difference: each patient is integrated from its *own* breakpoints (the batched engine
 splits every patient at the union of the batch's event times), so a patient's numbers do not
 depend on which other patients are in the call, on the chunk size or on the number of threads
-(``prange`` over patients; each patient's arithmetic is sequential and the same).
+(the kernels release the GIL; threads take chunks of patients; each patient's arithmetic is the
+same whichever thread runs it).
 
-Without Numba (``pip install numba``) :func:`available` is False and :func:`run` raises
+Without Numba (``pip install 'nmdalab[fast]'``) :func:`available` is False and :func:`run` raises
 :class:`ImportError`; ``engine: auto`` then uses the batched engine.
 """
 
@@ -40,6 +44,11 @@ from ..regimen import PatientEvents
 from . import batch
 
 METHODS = batch.METHODS
+#: ``auto`` picks Rosenbrock when DOPRI5 would need more than this many steps for stability alone:
+#: here a Rosenbrock step (3 rhs, 1 Jacobian, one block-triangular factorisation, 4 solves) costs
+#: about a DOPRI5 step (6 rhs), so the implicit method wins once stability, not accuracy, sets
+#: the explicit step (measured on the PK benchmark: ~0.7 us per step either way)
+STIFF_STEPS = 1000.0
 _KERNEL_PATH = os.path.join(os.path.dirname(__file__), "_jit_kernel.py")
 _LOCK = threading.Lock()
 _MODULES: dict[str, object] = {}
@@ -383,7 +392,7 @@ def run(
     out = np.empty((n_pat, nt, ns))  # every entry is written by the kernel (NaN for a failed patient)
     t_end = float(times[-1])
     Y0 = np.array(cm.initial(P) if y0 is None else y0, dtype=float).reshape(ns, n_pat)
-    method = s.method if s.method != "auto" else batch.choose_method(cm, P, Y0, t_end)
+    method = s.method if s.method != "auto" else batch.choose_method(cm, P, Y0, t_end, stiff_steps=STIFF_STEPS)
     mod = module(cm)
     seg = prepare_events(events, t_end)
     code = np.zeros(n_pat, dtype=np.int64)
