@@ -159,10 +159,12 @@ def test_cli_trial(tmp_path, capsys):
     assert main(args + ["--resume"]) == 0
 
 
-def test_compiled_engine_trial_is_chunk_and_dask_independent(model, tmp_path):
+def test_compiled_engine_trial_is_chunk_and_dask_independent(tmp_path):
     """With the compiled engine each patient is integrated by itself: chunks of 2 or 5, and Dask
-    thread workers calling the engine concurrently, give exactly one simulate() call's numbers."""
+    thread workers calling the engine concurrently, give exactly one simulate() call's numbers.
+    (The model of tests/test_compiled_engine.py, whose Numba compilation the session then shares.)"""
     pytest.importorskip("numba")
+    model = nmdalab.Model.default(("pk", "magnesium", "hpa"))
     sc = {**SCENARIO, "solver": {"engine": "compiled", "method": "rosenbrock"}}
     ref = nmdalab.simulate({**sc, "population": {**sc["population"], "n": N}}, model=model)
     want = ref.to_dataframe().sort_values(["arm", "patient", "time_h"], kind="stable").reset_index(drop=True)
