@@ -142,6 +142,18 @@ def test_one_infusion_teaches_in_proportion_to_its_dopamine_rise_not_its_duratio
     assert v > 0.03
 
 
+def test_dysphoria_is_learned_by_the_context_not_by_the_response():
+    """After 10 mg/kg i.p. (adult rat) the context value is negative (place/taste aversion) while
+    the response (action) value, taught by the immediate surge only, is positive."""
+    from nmdalab.closed_loop import Runner
+
+    r = Runner(ex._model(ex._LAYERS["ketamine"]), "rat", drugs=frozenset({"ketamine"}))
+    r.advance(1.0)
+    r.dose("ketamine", "ip", ex._mg(10.0))
+    r.advance(10.0)
+    assert r.out("drug_value") < 0 < r.out("addiction.action_value")
+
+
 def test_adult_rats_averse_to_ip_ketamine_but_prefer_low_dose():
     """CALIBRATED by hand (ket_aversion_db50, rat aversion_learn_rate): 3 and 10 mg/kg i.p. are
     aversive (add.age_cpp); 1 mg/kg i.p. (below the aversive range) is not."""

@@ -19,7 +19,7 @@ tolerance and the opponent process, which gives escalation under long access)::
 Each completed response also applies the prediction part of a TD update to ``V``
 (:func:`reinforce`; the reward part is the drug's dopamine surge in the addiction layer).
 
-``V`` learned drug value, ``S`` sensitisation, ``a_now`` current reward, ``B_drive`` withdrawal
+``V`` the instrumental (action) value ``addiction.action_value``, ``S`` sensitisation, ``a_now`` current reward, ``B_drive`` withdrawal
 drive, ``T`` tolerance, ``effort`` the response requirement (ratio).  The user's parameters are
 a :class:`User` (documented, grade D: choice parameters are behavioural assumptions); every
 random draw comes from ``numpy.random.default_rng(seed)``, so a run is deterministic given its
@@ -145,7 +145,7 @@ class Runner:
 
 def choice_value(r: Runner, user: User, effort: float = 1.0) -> float:
     """The decision value ``Q`` of taking a dose now (module docstring)."""
-    V, S = r.out("drug_value"), r.out("addiction.sensitisation")
+    V, S = r.out("addiction.action_value"), r.out("addiction.sensitisation")
     a_now, B = r.out("addiction.reward"), r.out("addiction.opponent")
     T = float(r.y[r.model.state_index("addiction.tolerance")])
     a_set = user.a_set0 * (1 + user.k_allo * (B + T))
@@ -160,10 +160,11 @@ def p_take(q: float, user: User) -> float:
 
 def reinforce(r: Runner, user: User) -> None:
     """The prediction part of the per-response TD update (Redish 2004), applied when a response
-    is completed: ``V <- V - alpha * g * V`` (``g`` the NMDA plasticity gate).  The reward part
-    (``+ alpha * g * r``) is the drug's dopamine surge, which the addiction layer adds to ``V``
+    is completed: ``Va <- Va - alpha * g * Va`` (``Va`` the action value, ``g`` the NMDA plasticity
+    gate).  The reward part (``+ alpha * g * r``) is the drug's dopamine surge, which the addiction
+    layer adds to ``Va``
     while the infusion acts (``surge_gain`` plays ``alpha * r`` per unit dopamine rise); together
     they make ``dV = alpha * g * (r - V)`` per response, so an unreinforced response extinguishes
     and value under self-administration is bounded."""
-    i = r.model.state_index("addiction.value")
+    i = r.model.state_index("addiction.action_value")
     r.y[i] -= user.alpha * r.out("addiction.plasticity_gate") * r.y[i]

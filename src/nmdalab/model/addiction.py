@@ -103,6 +103,19 @@ States (all dimensionless)
     unit dose (0.1-0.3 mg/kg, peak in ~5 min) is not faster in absolute terms than after 3-10
     mg/kg i.p.
 
+* instrumental (action) value ``Va`` of taking the drug, which the closed-loop choices use (self-
+  administration, the virtual user): taught only by the response-contingent surge, with the
+  prediction part of the per-response TD update applied by the closed loop::
+
+      dVa/dt = g * k_surge/tau_ph * surge - Va/tau_V
+
+  Instrumental learning credits the immediate consequence of a response (delay-of-reinforcement
+  gradient of seconds to a minute); ketamine's dysphoric effect builds over minutes and lasts an
+  hour, so it is learned by the context (``V``: place and taste aversion) but not credited to the
+  lever (Ettenberg's account of immediate rewarding vs delayed aversive drug effects; grade C).
+  So adult rats self-administer IV unit doses (0.03-1 mg/kg/inf, add.age_cpp, add.deluca2011)
+  whose cumulative block would make a place aversive.
+
 * tolerance ``T`` (cellular, NMDA-dependent; in [0, 1))::
 
       dT/dt = k_T * g * a_raw * (1 - T) - T/tau_T
@@ -334,6 +347,8 @@ def addiction_layer() -> Submodel:
     surge = _pos(a - a_ref)  # phasic rise of dopamine above its recent level
     m.rate(S, k_s * g * a_raw * (1 - S / s_max) - S / tau_s)
     m.rate(V, g * (eta * u * (a - V) + k_surge / tau_ph * surge - k_pun * aversion) - V / tau_v)
+    Va = m.state("action_value", "1", "instrumental value of drug taking (response-contingent: taught by the surge)")
+    m.rate(Va, g * k_surge / tau_ph * surge - Va / tau_v)
     m.rate(T, k_t * g * a_raw * (1 - T) - T / tau_t)
     m.rate(D, k_d * (1 - f_dep + f_dep * g) * a_raw * (1 - D) - D / tau_d)
     m.rate(B, (g_b * D * a_raw - B) / tau_b)
@@ -350,6 +365,7 @@ def addiction_layer() -> Submodel:
     m.output("dependence", D, "1", "dependence (0-1)")
     m.output("tolerance", 1 - (1 - T) / r_int, "1", "tolerance: fraction of the naive reward lost at a fixed brain concentration (0-1)")
     m.output("drug_value", V, "1", "learned drug value (reward units: 1 = NAc dopamine doubled)")
+    m.output("addiction.action_value", Va, "1", "instrumental value of drug taking (drives self-administration choices)")
     m.output("addiction.reward", a, "1", "felt drug reward after tolerance (dopamine excess; 1 = doubled)")
     m.output("addiction.aversion", aversion, "1", "aversive (dysphoric) drug signal, ketamine")
     m.output("addiction.affect", h - B, "1", "net hedonic affect (reward - aversion - opponent)")

@@ -51,12 +51,16 @@ def kantak1991_order(seed: int = 3) -> float:
     return 1.0 if bp["saline"] < bp["magnesium_chloride"] < bp["cocaine"] else -1.0
 
 
-def ketamine_sa_acquired(unit_dose_mg_kg: float = 0.1) -> float:
-    """Infusions in the last of 8 one-hour FR1 sessions relative to saline (same seed); > 1.5 means
-    acquired (add.age_cpp: 0.03-0.3 mg/kg/infusion self-administered)."""
-    k = ex.self_administration("ketamine", unit_dose_mg_kg, sessions=8, seed=1)["infusions"]
-    s = ex.self_administration("saline", 0.0, sessions=8, seed=1)["infusions"]
-    return (sum(k[-3:]) + 1) / (sum(s[-3:]) + 1)
+def ketamine_sa_acquired(unit_dose_mg_kg: float = 0.1, seeds: int = 5) -> float:
+    """Infusions in the last 3 of 8 one-hour FR1 sessions relative to saline, pooled over
+    ``seeds`` rats (seeds 0..seeds-1, the same seeds for both arms); > 1.5 means acquired
+    (add.age_cpp: 0.03-0.3 mg/kg/infusion self-administered).  Pooled because one rat makes
+    ~1 response per session on saline, so a single-seed ratio moves by 0.5 with one press."""
+    k = s = 0
+    for seed in range(seeds):
+        k += sum(ex.self_administration("ketamine", unit_dose_mg_kg, sessions=8, seed=seed)["infusions"][-3:])
+        s += sum(ex.self_administration("saline", 0.0, sessions=8, seed=seed)["infusions"][-3:])
+    return (k + 1) / (s + 1)
 
 
 def ketamine_ip_cpp(dose_mg_kg: float = 10.0, adolescent: bool = False) -> float:
