@@ -153,7 +153,7 @@ Outputs
 w_s*stress) * gm``, ``gm = (mg_ref/csf.mg_ionised)^n_crav`` (low Mg raises craving, D);
 ``withdrawal`` (0-1 index) ``= W / (W + w50)``; ``dependence`` (= D, 0-1); ``tolerance``
 (fraction of the naive reward lost at a fixed brain concentration, 0-1, ``1 - (1 - T)/R_int``);
-``drug_value`` (V, reward units); ``addiction.relapse_risk`` (probability of use within a day
+``drug_value`` (V, reward units); ``addiction.action_value`` (Va); ``addiction.relapse_risk`` (probability of use within a day
 for an abstinent user, ``1 - exp(-(h0 + h1*craving)*1 d)``); ``addiction.reward`` (a),
 ``addiction.aversion``, ``addiction.affect`` (h - B), ``addiction.sensitisation`` (S),
 ``addiction.opponent`` (B), ``addiction.allostasis`` (A), ``addiction.bdi`` (Beck Depression
