@@ -117,6 +117,9 @@ def test_results_do_not_depend_on_threads_or_chunks(model):
         assert st1 == st3 == ["ok"] * n
         assert np.array_equal(Y1, Y3)
         assert np.array_equal(Y1, np.concatenate(parts))
+        buf = np.full((n, len(times), cm.n_states), -1.0)
+        Yb, _ = compiled.run(cm, P, evs, times, s, buffer=buf)
+        assert np.array_equal(Yb, Y1) and np.shares_memory(Yb, buf)
         assert np.isfinite(Y1).all()
 
 

@@ -311,37 +311,47 @@ def block_triangular(sparsity: np.ndarray):
             np.array(off_ptr, dtype=i64), np.array(off_col, dtype=i64))
 
 
+def _segments(ev: PatientEvents, t_end: float):
+    """One patient's breakpoints, boluses due at each and infusion rates in force from each."""
+    seg_t, nb, bi, ba, ni, ii, ir = [], [], [], [], [], [], []
+    for t0 in ev.breakpoints(t_end).tolist():
+        bol = [(e.index, e.amount) for e in ev.boluses if e.time == t0]
+        inf = [(e.index, e.amount / e.duration) for e in ev.infusions if e.time <= t0 < e.time + e.duration]
+        seg_t.append(t0)
+        nb.append(len(bol))
+        ni.append(len(inf))
+        bi += [i for i, _ in bol]
+        ba += [x for _, x in bol]
+        ii += [i for i, _ in inf]
+        ir += [x for _, x in inf]
+    i64 = np.int64
+    return (np.array(seg_t, dtype=float), np.array(nb, dtype=i64), np.array(bi, dtype=i64), np.array(ba, dtype=float),
+            np.array(ni, dtype=i64), np.array(ii, dtype=i64), np.array(ir, dtype=float))
+
+
 def prepare_events(events: list[PatientEvents], t_end: float):
     """Per-patient segments in flat (CSR) arrays: each patient's breakpoints, and per breakpoint
     the boluses due then (state, amount) and the infusion rates in force (state, rate) — the same
-    rules as :func:`nmdalab.engines.scipy_engine.integrate` per patient."""
-    pat_ptr = [0]
-    seg_t, bol_ptr, bol_idx, bol_amt, inf_ptr, inf_idx, inf_rate = [], [0], [], [], [0], [], []
-    memo: dict[int, tuple] = {}
+    rules as :func:`nmdalab.engines.scipy_engine.integrate` per patient.  Patients with the same
+    events (a fixed-mg regimen) share one preparation."""
+    memo: dict[tuple, tuple] = {}
+    per = []
     for ev in events:
-        key = id(ev)
-        if key not in memo:
-            segs = []
-            for t0 in ev.breakpoints(t_end).tolist():
-                bol = [(e.index, e.amount) for e in ev.boluses if e.time == t0]
-                inf = [(e.index, e.amount / e.duration) for e in ev.infusions if e.time <= t0 < e.time + e.duration]
-                segs.append((t0, bol, inf))
-            memo[key] = (ev, segs)  # ev kept alive so its id is not reused
-        for t0, bol, inf in memo[key][1]:
-            seg_t.append(t0)
-            for i, a in bol:
-                bol_idx.append(i)
-                bol_amt.append(a)
-            bol_ptr.append(len(bol_idx))
-            for i, r in inf:
-                inf_idx.append(i)
-                inf_rate.append(r)
-            inf_ptr.append(len(inf_idx))
-        pat_ptr.append(len(seg_t))
+        key = (tuple((e.time, e.index, e.amount, e.duration) for e in ev.boluses),
+               tuple((e.time, e.index, e.amount, e.duration) for e in ev.infusions))
+        seg = memo.get(key)
+        if seg is None:
+            seg = memo[key] = _segments(ev, t_end)
+        per.append(seg)
     i64 = np.int64
-    return (np.array(pat_ptr, dtype=i64), np.array(seg_t, dtype=float), np.array(bol_ptr, dtype=i64),
-            np.array(bol_idx, dtype=i64), np.array(bol_amt, dtype=float), np.array(inf_ptr, dtype=i64),
-            np.array(inf_idx, dtype=i64), np.array(inf_rate, dtype=float))
+    if not per:
+        z, zi = np.zeros(0), np.zeros(0, dtype=i64)
+        return np.zeros(1, dtype=i64), z, np.zeros(1, dtype=i64), zi, z, np.zeros(1, dtype=i64), zi, z
+    seg_t, nb, bi, ba, ni, ii, ir = (np.concatenate(x) for x in zip(*per))
+    pat_ptr = np.concatenate([[0], np.cumsum([len(q[0]) for q in per])]).astype(i64)
+    bol_ptr = np.concatenate([[0], np.cumsum(nb)]).astype(i64)
+    inf_ptr = np.concatenate([[0], np.cumsum(ni)]).astype(i64)
+    return pat_ptr, seg_t, bol_ptr, bi.astype(i64), ba, inf_ptr, ii.astype(i64), ir
 
 
 _REASONS = {1: "step size too small", 2: "too many steps"}
@@ -356,6 +366,7 @@ def run(
     y0: np.ndarray | None = None,
     stats: np.ndarray | None = None,
     threads: int | None = None,
+    buffer: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Integrate ``n`` patients, each by itself, in parallel (same interface as :func:`batch.run`).
 
@@ -371,6 +382,10 @@ def run(
         Filled with accepted steps, rejected steps, rhs and Jacobian evaluations per patient.
     threads : int, optional
         Default :func:`n_threads`.  The results do not depend on it.
+    buffer : float array (n, n_times, n_states), C-contiguous, optional
+        Written in place and returned (transposed) instead of a new array: a caller that
+        integrates many chunks in turn (a trial) saves allocating and first-touching the output
+        each time.
 
     Returns
     -------
@@ -389,7 +404,12 @@ def run(
     nt = len(times)
     if n_pat == 0:
         return np.full((0, ns, nt), np.nan), []
-    out = np.empty((n_pat, nt, ns))  # every entry is written by the kernel (NaN for a failed patient)
+    if buffer is None:
+        out = np.empty((n_pat, nt, ns))  # every entry is written by the kernel (NaN for a failed patient)
+    else:
+        out = buffer
+        if out.shape != (n_pat, nt, ns) or out.dtype != np.float64 or not out.flags.c_contiguous:
+            raise ValueError(f"buffer must be a C-contiguous float64 array of shape {(n_pat, nt, ns)}")
     t_end = float(times[-1])
     Y0 = np.array(cm.initial(P) if y0 is None else y0, dtype=float).reshape(ns, n_pat)
     method = s.method if s.method != "auto" else batch.choose_method(cm, P, Y0, t_end, stiff_steps=STIFF_STEPS)
