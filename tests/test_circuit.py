@@ -90,3 +90,20 @@ def test_dopamine_outputs_rise_with_ketamine(human):
     da_pfc = human["circuit.dopamine_pfc"].values[0, 0]
     assert da_nac[0] == pytest.approx(1.0, abs=1e-6) and da_pfc[0] == pytest.approx(1.0, abs=1e-6)
     assert da_nac.max() > 1.02 and da_pfc.max() > 1.02
+
+
+def test_dopamine_nac_positive_and_bounded_at_low_mg():
+    """Issue 4 bug: at serum Mg 0.6 mM LHb bursting rises above rest (suppression < 0) and the
+    former linear LHb term made resting NAc dopamine negative (~ -0.4).  Divisive inhibition keeps
+    it positive and below rest (more LHb bursting = more VTA inhibition), and keeps the endpoints
+    (1 at rest, 1 + da_nac_lhb at full suppression) of the former form."""
+    sc = {"name": "lowmg", "duration": "5 d", "output_interval": "12 h",
+          "population": {"variability": False, "serum_mg": "0.6 mM"}, "arms": {"none": {"regimen": []}}}
+    res = nmdalab.simulate(sc, model=default_model(LAYERS))
+    s = res["circuit.lhb_suppression"].values[0, 0]
+    glu = res["circuit.glutamate"].values[0, 0]
+    da = res["circuit.dopamine_nac"].values[0, 0]
+    assert s[-1] < -1  # the regime of the bug: LHb bursting far above rest (settles over days)
+    assert np.all(da > 0)
+    k_nac, k_lhb = PS["circuit.da_nac_exponent"].value, PS["circuit.da_nac_lhb"].value
+    assert da[-1] < glu[-1] ** k_nac  # extra LHb bursting lowers dopamine, it does not raise it

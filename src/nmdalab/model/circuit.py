@@ -53,8 +53,16 @@ them blocked for about a day; Ma et al. 2023 Nature 622:802, memory-grade)::
 
 Dopamine (for the addiction layer) and hippocampus
 --------------------------------------------------
-``circuit.dopamine_pfc = glutamate^k_pfc``; ``circuit.dopamine_nac = glutamate^k_nac *
-(1 + k_lhb s)`` (PFC -> VTA glutamate drive; LHb silencing removes RMTg/VTA inhibition).
+``circuit.dopamine_pfc = glutamate^k_pfc``; NAc dopamine is the PFC -> VTA glutamate drive
+under divisive (shunting) inhibition by the LHb -> RMTg -> VTA pathway, which is proportional
+to LHb bursting ``b = 1 - s``::
+
+    circuit.dopamine_nac = glutamate^k_nac (1 + k_lhb) / (1 + k_lhb b)
+
+so it is 1 at rest (b = 1) and ``1 + k_lhb`` at full LHb silencing (b = 0), as the earlier
+linear form ``1 + k_lhb s`` was, but stays positive when LHb bursting rises above rest (low Mg
+raises the LHb NMDA conductance, ``s < 0``): the linear form went negative there (-0.4 at
+serum Mg 0.6 mM), because subtracting inhibition from a release rate is not bounded below.
 ``circuit.hippocampus_drive = glutamate^k_hc``: CA1 disinhibition by the same motif (Widman &
 McMahon 2018 PNAS), the drive for hippocampal plasticity (memory effects later).
 
@@ -155,6 +163,6 @@ def circuit_layer() -> Submodel:
     m.output("circuit.lhb_suppression", s, "1", "fraction of lateral habenula bursting suppressed")
     m.output("circuit.lhb_bursting", 1 - s, "1", "lateral habenula bursting (relative to rest)")
     m.output("circuit.dopamine_pfc", glu**k_pfc, "1", "prefrontal dopamine release (relative to rest)")
-    m.output("circuit.dopamine_nac", glu**k_nac * (1 + k_lhb * s), "1", "nucleus accumbens dopamine release (relative to rest)")
+    m.output("circuit.dopamine_nac", glu**k_nac * (1 + k_lhb) / (1 + k_lhb * (1 - s)), "1", "nucleus accumbens dopamine release (relative to rest)")
     m.output("circuit.hippocampus_drive", glu**k_hc, "1", "hippocampal (CA1) excitatory drive (relative to rest)")
     return m
