@@ -52,3 +52,18 @@ def test_endpoints_layout():
     e = small().endpoints()
     assert e["scenario"] == "r" and e["arms"]["a"]["n"] == 4
     assert set(e["arms"]["a"]["endpoints"]) == {"cmax", "c2"}
+
+
+def test_relapse_interval_with_censored_upper_bound_is_reported(capsys):
+    """Most responders relapse but some never do: the 97.5th percentile is 'not reached' and the
+    report and the CLI summary say so instead of failing (a 300-patient trial example crashed here)."""
+    from nmdalab.analysis.endpoints import summarise_relapse
+    from nmdalab.cli import _print_summary
+    from nmdalab.report import format_ci
+
+    ep = summarise_relapse(np.array([10.0, 20.0, 30.0, 40.0, np.inf, np.inf]))
+    assert ep["value"] == 30.0 and ep["ci95"] == [10.0, None] and ep["n_censored"] == 2
+    assert format_ci(ep["ci95"]) == "10, not reached"
+    assert format_ci([None, None]) == ""
+    _print_summary({"arms": {"ketamine": {"n": 5, "endpoints": {"relapse": ep}}}})
+    assert "[10, not reached]" in capsys.readouterr().out

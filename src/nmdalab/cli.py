@@ -85,14 +85,17 @@ def cmd_run(args) -> int:
 
 
 def _print_summary(summary: dict) -> None:
+    from .report import format_ci
+
     for arm, a in summary["arms"].items():
         print(f"{arm} (n={a['n']})")
         for name, e in a["endpoints"].items():
             if e["value"] is None:
                 print(f"  {name:28s} (no value)")
                 continue
-            lo, hi = e["ci95"]
-            print(f"  {name:28s} {e['value']:10.4g} {e['unit']:10s} [{lo:.4g}, {hi:.4g}]")
+            ci = format_ci(e["ci95"])
+            print(f"  {name:28s} {e['value']:10.4g} {e['unit']:10s} [{ci}]" if ci else
+                  f"  {name:28s} {e['value']:10.4g} {e['unit']}")
 
 
 def cmd_model(args) -> int:

@@ -103,6 +103,16 @@ def write_outputs(res: Results, out_dir: Path, plots: bool = True) -> dict[str, 
     return files
 
 
+def format_ci(ci95, sep: str = ", ") -> str:
+    """An interval as text; a missing bound (e.g. a relapse percentile among censored patients) is
+    "not reached", both missing is empty."""
+    lo, hi = ci95
+    if lo is None and hi is None:
+        return ""
+    f = lambda x: "not reached" if x is None else f"{x:.4g}"  # noqa: E731
+    return f"{f(lo)}{sep}{f(hi)}"
+
+
 def report_html(res: Results, summary: dict, images: dict[str, bytes]) -> str:
     """A self-contained HTML page (images inline; no external assets)."""
     prov = res.provenance
@@ -111,7 +121,7 @@ def report_html(res: Results, summary: dict, images: dict[str, bytes]) -> str:
     for arm, a in summary["arms"].items():
         for name, ep in a["endpoints"].items():
             val = "n/a" if ep["value"] is None else f"{ep['value']:.4g}"
-            ci = "" if ep["ci95"][0] is None else f"{ep['ci95'][0]:.4g} - {ep['ci95'][1]:.4g}"
+            ci = format_ci(ep["ci95"], " - ")
             rows.append(f"<tr><td>{e(arm)}</td><td>{a['n']}</td><td>{e(name)}</td><td>{val}</td>"
                         f"<td>{e(ep['unit'])}</td><td>{ci}</td></tr>")
     figs = "".join(
