@@ -21,7 +21,7 @@ depend on which other patients are in the call, on the chunk size or on the numb
 (the kernels release the GIL; threads take chunks of patients; each patient's arithmetic is the
 same whichever thread runs it).
 
-Without Numba (``pip install 'nmdalab[fast]'``) :func:`available` is False and :func:`run` raises
+Without Numba (a dependency; it may be missing on a platform without its wheels) :func:`available` is False and :func:`run` raises
 :class:`ImportError`; ``engine: auto`` then uses the batched engine.
 """
 
@@ -206,7 +206,7 @@ def module(cm: CompiledModel):
     try:
         import numba
     except ImportError as exc:
-        raise ImportError("the compiled engine needs Numba: pip install 'nmdalab[fast]' (or use engine: batch)") from exc
+        raise ImportError("the compiled engine needs Numba: pip install numba (or use engine: batch)") from exc
 
     from .. import __version__
 
