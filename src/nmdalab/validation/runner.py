@@ -175,6 +175,10 @@ def _fmt(v) -> str:
     return f"{v:.4g}"
 
 
+_SHORT_METRIC = {"fold_error": "fold", "abs_difference": "abs_diff", "rel_difference": "rel_diff",
+                 "direction": "direction", "inside_interval": "inside"}
+
+
 def scorecard(outcomes: list[Outcome]) -> str:
     hdr = f"{'case':44s} {'observed':>22s} {'predicted':>22s} {'metric':>16s} {'thresh':>9s} {'':4s} calibrated"
     lines = [hdr, "-" * len(hdr)]
@@ -182,7 +186,8 @@ def scorecard(outcomes: list[Outcome]) -> str:
         c = o.case
         verdict = "ERR " if o.error else ("pass" if o.passed else "FAIL")
         thr = _fmt(c.threshold) if not isinstance(c.threshold, list) else _fmt(c.threshold)
-        metric = f"{c.metric[:10]}={_fmt(o.score)}" if o.score is not None else c.metric
+        # never cut a number: 3.2e-05 cut to 16 characters read as 3.235
+        metric = f"{_SHORT_METRIC[c.metric]}={o.score:.3g}" if o.score is not None else c.metric
         lines.append(f"{c.id[:44]:44s} {_fmt(c.observed.get('value'))[:22]:>22s} {_fmt(o.predicted)[:22]:>22s} "
                      f"{metric[:16]:>16s} {thr[:9]:>9s} {verdict} {'yes' if c.calibrated else 'no'}")
         if o.error:
