@@ -64,26 +64,39 @@ FITTED = ("mood.beta_connectivity", "mood.beta_lhb", "omega:mood.responsiveness"
           "mood.expectation_saline", "mood.expectation_active", "omega:mood.placebo_susceptibility")
 
 
-def scenario():
+#: ``--n-pk N`` (experiment, default off): N patients per arm whose PK / receptor / circuit /
+#: plasticity states are simulated with their inter-individual variability (sampled once, fixed
+#: seed, trial weights 80 +- 15 kg); the mood-layer random effects are integrated by a coarser
+#: quadrature (QUAD_PK) on top of each.  Tried for issue 4 (N = 12): it moved the fitted 24-h
+#: remission only from 0.303 to 0.307 and the refit left clinical.han2016.remission24 at 0.363 in
+#: the trial, so the written parameters come from the typical-patient fit.
+PK_SEED = 2016
+QUAD = (41, 21, 9)
+QUAD_PK = (21, 11, 5)
+
+
+def scenario(n_pk: int = 0):
     infusion = {"route": "iv_infusion", "duration": "40 min", "at": "0 h"}
+    pop = ({"n": n_pk, "seed": PK_SEED, "weight": {"mean": "80 kg", "sd": "15 kg"}, "diagnosis": "trd"} if n_pk
+           else {"variability": False, "weight": "75 kg", "diagnosis": "trd"})
     return {
         "name": "calibrate-mood", "duration": "7 d", "output_interval": "1 h",
-        "population": {"variability": False, "weight": "75 kg", "diagnosis": "trd"},
+        **({"solver": {"engine": "batch"}} if n_pk else {}), "population": pop,
         "arms": {"ketamine": {"regimen": [{"drug": "ketamine", "dose": "0.5 mg/kg", **infusion}]},
                  "saline": {"regimen": [{"drug": "placebo", **infusion}]},
                  "midazolam": {"regimen": [{"drug": "midazolam", "dose": "0.045 mg/kg", **infusion}]}},
     }
 
 
-def simulate_states():
+def simulate_states(n_pk: int = 0):
     model = default_model(LAYERS)
-    res = nmdalab.simulate(scenario(), model=model, states=True)
+    res = nmdalab.simulate(scenario(n_pk), model=model, states=True)
     ps = nmdalab.load_parameters("human")
     bound = ps.bind(model)
     return model, res, bound
 
 
-def population_scores(model, res, bound, x, n_r=41, n_s=21, n_b=9, times=(0.0, *TIMES)):
+def population_scores(model, res, bound, x, n_r=None, n_s=None, n_b=None, times=(0.0, *TIMES)):
     """Per-arm MADRS (quadrature population x ``times``) for parameter vector ``x``.
 
     The population is a product quadrature over the three random effects that act in the mood
@@ -91,6 +104,8 @@ def population_scores(model, res, bound, x, n_r=41, n_s=21, n_b=9, times=(0.0, *
     baseline severity (``n_b``); every point has equal weight.
     """
     cm = _compiled(model)
+    if n_r is None:
+        n_r, n_s, n_b = QUAD if res.data.sizes["patient"] == 1 else QUAD_PK
     b_syn, b_lhb, omega, e_sal, e_act, omega_pl = x
     z = {k: norm.ppf((np.arange(n) + 0.5) / n) for k, n in (("r", n_r), ("s", n_s), ("b", n_b))}
     zr, zs, zb = (a.ravel() for a in np.meshgrid(z["r"], z["s"], z["b"], indexing="ij"))
@@ -107,18 +122,20 @@ def population_scores(model, res, bound, x, n_r=41, n_s=21, n_b=9, times=(0.0, *
     k = [int(np.argmin(np.abs(res.time - t))) for t in times]
     out = {}
     n_states = len(model.state_names)
+    n_pk = res.data.sizes["patient"]
     for a, arm in enumerate(res.arms):
         # states are the last n_states variables (some share a name with an output)
-        y = np.array(res.data.values[a, 0, k, -n_states:].T)  # (n_states, n_times)
+        y = np.array(res.data.values[a][:, k][:, :, -n_states:].transpose(2, 0, 1))  # (n_states, n_pk, n_times)
         # expectation states are linear in the per-visit amount: rescale them
         old = bound.typical[names.index("mood.expectation_active" if arm != "saline" else "mood.expectation_saline")]
         new = e_act if arm != "saline" else e_sal
         for s in ("mood.expectation", "mood.placebo_response"):
             y[model.state_index(s)] *= new / old
-        shape = (P.shape[1], y.shape[1])
-        yb = np.broadcast_to(y[:, None, :], (y.shape[0], *shape))
-        pb = np.broadcast_to(P[:, :, None], (P.shape[0], *shape))
-        o = cm.outputs(yb, pb)  # (n_outputs, n_pop, n_times)
+        # every PK patient's states under every quadrature point of the mood random effects
+        shape = (n_pk, P.shape[1], y.shape[2])
+        yb = np.broadcast_to(y[:, :, None, :], (y.shape[0], *shape)).reshape(y.shape[0], -1, y.shape[2])
+        pb = np.broadcast_to(P[:, None, :, None], (P.shape[0], *shape)).reshape(P.shape[0], -1, y.shape[2])
+        o = cm.outputs(yb, pb)  # (n_outputs, n_pk * n_pop, n_times)
         out[arm] = o[model.output_names.index("madrs")]
     return out, np.asarray(times)
 
@@ -185,8 +202,10 @@ def write(values: dict[str, float]) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="write the fitted values into human-mood.yaml")
+    ap.add_argument("--n-pk", type=int, default=0,
+                    help="experiment: simulate N patients per arm with PK/PD variability (default 0: typical patient)")
     args = ap.parse_args(argv)
-    model, res, bound = simulate_states()
+    model, res, bound = simulate_states(args.n_pk)
     # fixed start: reruns reproduce.  mood.expectation_saline acts only on the saline arm, so it is
     # fitted in one dimension to the saline term between Nelder-Mead rounds over the others (a
     # 6-D simplex stalls in this nearly separable direction)
