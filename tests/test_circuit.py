@@ -105,5 +105,5 @@ def test_dopamine_nac_positive_and_bounded_at_low_mg():
     da = res["circuit.dopamine_nac"].values[0, 0]
     assert s[-1] < -1  # the regime of the bug: LHb bursting far above rest (settles over days)
     assert np.all(da > 0)
-    k_nac, k_lhb = PS["circuit.da_nac_exponent"].value, PS["circuit.da_nac_lhb"].value
+    k_nac = PS["circuit.da_nac_exponent"].value
     assert da[-1] < glu[-1] ** k_nac  # extra LHb bursting lowers dopamine, it does not raise it

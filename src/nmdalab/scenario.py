@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -33,7 +33,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Quantity = Union[str, float, int]
+Quantity = str | float | int
 
 
 class DistSpec(_Strict):
@@ -215,14 +215,16 @@ def _allowed_fields(loc) -> list[str]:
         if model is ScenarioSpec and part == "arms":
             model, i = ArmSpec, i + 2  # skip the arm's name
             continue
-        model = {"population": PopulationSpec, "regimen": DoseItem, "stressors": StressorItem, "interventions": InterventionItem, "endpoints": EndpointSpec, "solver": SolverSpec}.get(part, model)
+        model = {"population": PopulationSpec, "regimen": DoseItem, "stressors": StressorItem,
+                 "interventions": InterventionItem, "endpoints": EndpointSpec, "solver": SolverSpec}.get(part, model)
         i += 1
     return sorted(model.model_fields)
 
 
 def _validate(spec: ScenarioSpec, raw: dict) -> Scenario:
     if spec.species not in SPECIES:
-        raise ScenarioError(f"species: {spec.species!r} is not supported; allowed: {', '.join(SPECIES)}.{did_you_mean(spec.species, SPECIES)}")
+        raise ScenarioError(f"species: {spec.species!r} is not supported; allowed: {', '.join(SPECIES)}."
+                            f"{did_you_mean(spec.species, SPECIES)}")
     sc = Scenario(spec, raw)
     if sc.duration_h <= 0 or sc.duration_h > 24 * 366 * 5:
         raise ScenarioError(f"duration: {spec.duration!r} must be positive and at most 5 years")
@@ -232,7 +234,8 @@ def _validate(spec: ScenarioSpec, raw: dict) -> Scenario:
         raise ScenarioError(f"output_interval: {spec.output_interval!r} gives more than 200000 output times; use a longer interval")
     pop = spec.population
     if pop.diagnosis not in DIAGNOSES:
-        raise ScenarioError(f"population.diagnosis: {pop.diagnosis!r} is not known; allowed: {', '.join(DIAGNOSES)}.{did_you_mean(pop.diagnosis, DIAGNOSES)}")
+        raise ScenarioError(f"population.diagnosis: {pop.diagnosis!r} is not known; allowed: {', '.join(DIAGNOSES)}."
+                            f"{did_you_mean(pop.diagnosis, DIAGNOSES)}")
     _check_dist(pop.weight, "kg", "population.weight", 0.005, 400)
     _check_dist(pop.age, "year", "population.age", 0, 120)
     _check_dist(pop.serum_mg, "mM", "population.serum_mg", 0.1, 10)
@@ -265,7 +268,8 @@ def _validate(spec: ScenarioSpec, raw: dict) -> Scenario:
             raise ScenarioError(f"{where}.name: {ep.name!r} is used twice")
         names.add(ep.name)
         if ep.kind not in ENDPOINT_KINDS:
-            raise ScenarioError(f"{where}.kind: {ep.kind!r} is not an endpoint kind; allowed: {', '.join(ENDPOINT_KINDS)}.{did_you_mean(ep.kind, ENDPOINT_KINDS)}")
+            raise ScenarioError(f"{where}.kind: {ep.kind!r} is not an endpoint kind; allowed: {', '.join(ENDPOINT_KINDS)}."
+                                f"{did_you_mean(ep.kind, ENDPOINT_KINDS)}")
         needs = ENDPOINT_KINDS[ep.kind]
         if "scale" in needs or (ep.scale is not None and ep.variable is None):
             _check_scale(ep, where, needs, outputs, sc.duration_h)
@@ -273,7 +277,8 @@ def _validate(spec: ScenarioSpec, raw: dict) -> Scenario:
             if ep.variable is None:
                 raise ScenarioError(f"{where}.variable: kind {ep.kind!r} needs a variable, e.g. plasma.ketamine")
             if ep.variable not in outputs:
-                raise ScenarioError(f"{where}.variable: {ep.variable!r} is not a model variable.{did_you_mean(ep.variable, outputs)} See `nmdalab variables`")
+                raise ScenarioError(f"{where}.variable: {ep.variable!r} is not a model variable."
+                                    f"{did_you_mean(ep.variable, outputs)} See `nmdalab variables`")
         if "at" in needs:
             if ep.at is None:
                 raise ScenarioError(f"{where}.at: kind {ep.kind!r} needs a time, e.g. at: 24 h")
@@ -343,7 +348,8 @@ def _check_dist(value, unit, field, lo, hi):
 def _dose(item: DoseItem, where: str, species: str, weight_kg: float, duration_h: float) -> DoseSpec:
     drugs = tuple(DRUGS)
     if item.drug not in DRUGS:
-        raise ScenarioError(f"{where}.drug: {item.drug!r} is not a known drug; allowed: {', '.join(drugs)}.{did_you_mean(item.drug, drugs)}")
+        raise ScenarioError(f"{where}.drug: {item.drug!r} is not a known drug; allowed: {', '.join(drugs)}."
+                            f"{did_you_mean(item.drug, drugs)}")
     routes = ROUTES[species]
     if item.route is None:
         if item.drug != "placebo":
@@ -438,8 +444,8 @@ def _stressor(item: StressorItem, where: str, duration_h: float):
     dur = units.to(item.duration, "h", f"{where}.duration")
     longest = 12.0 if item.kind == "acute" else duration_h
     if not 0 < dur <= longest:
-        raise ScenarioError(f"{where}.duration: {item.duration!r} must be positive and at most "
-                            f"{'12 h for an acute stressor (use kind: chronic for longer)' if item.kind == 'acute' else 'the simulated time'}")
+        limit = "12 h for an acute stressor (use kind: chronic for longer)" if item.kind == "acute" else "the simulated time"
+        raise ScenarioError(f"{where}.duration: {item.duration!r} must be positive and at most {limit}")
     top = 5.0 if item.kind == "acute" else 1.0
     if not 0 <= item.intensity <= top:
         raise ScenarioError(f"{where}.intensity: {item.intensity!r} must lie in 0-{top:g} "

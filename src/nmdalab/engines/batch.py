@@ -55,7 +55,7 @@ _A2X, _A3X = 1.0, 3.0 / 5.0
 
 @dataclass(frozen=True)
 class Settings:
-    """Solver settings of the batched engine."""
+    """Solver settings of the batched and the compiled engine."""
 
     method: str = "auto"
     rtol: float = 1e-6
@@ -65,7 +65,7 @@ class Settings:
 
     def __post_init__(self):
         if self.method not in METHODS:
-            raise ValueError(f"batch engine method {self.method!r}; allowed: {', '.join(METHODS)}")
+            raise ValueError(f"solver method {self.method!r}; allowed: {', '.join(METHODS)}")
 
 
 def run(
@@ -315,7 +315,7 @@ def _dopri5(cm, y, P, U, h, ok, status, t0, t1, times, j0, j1, out, s: Settings,
         if acc.any():
             t_old, y_old, Ka = a.t.copy(), a.y.copy(), K.copy()
 
-            def interp(w, theta):
+            def interp(w, theta, Ka=Ka, y_old=y_old, hh=hh):  # bound now: called in this iteration
                 Q = np.einsum("kna,kj->naj", Ka[:, :, w], _RK_P)
                 x = theta[None, :]
                 poly = Q[:, :, 0] * x + Q[:, :, 1] * x**2 + Q[:, :, 2] * x**3 + Q[:, :, 3] * x**4
@@ -375,7 +375,7 @@ def _rosenbrock(cm, y, P, U, h, ok, status, t0, t1, times, j0, j1, out, s: Setti
             except np.linalg.LinAlgError:
                 Winv = _safe_inv(W)
 
-        def solve(v):
+        def solve(v, Winv=Winv):
             return np.einsum("aij,ja->ia", Winv, v)
 
         g1 = solve(f0 + hh * _C1X * ft)
@@ -399,7 +399,7 @@ def _rosenbrock(cm, y, P, U, h, ok, status, t0, t1, times, j0, j1, out, s: Setti
             f_new[:, w_acc] = rhs(t_new[w_acc], y_new[:, w_acc], a.p[:, w_acc], a.u[:, w_acc])
             t_old, y_old, f_old = a.t.copy(), a.y.copy(), f0.copy()
 
-            def interp(w, theta):  # cubic Hermite on (y0, f0, y1, f1)
+            def interp(w, theta, hh=hh, y_old=y_old, f_old=f_old, y_new=y_new, f_new=f_new):  # cubic Hermite
                 th = theta[None, :]
                 h_ = hh[w][None, :]
                 h00 = (1 + 2 * th) * (1 - th) ** 2

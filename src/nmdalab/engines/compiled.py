@@ -35,7 +35,6 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -65,19 +64,8 @@ def available() -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Solver settings of the compiled engine (those of the batched engine)."""
-
-    method: str = "auto"
-    rtol: float = 1e-6
-    atol: float = 1e-9
-    #: step attempts per patient and segment before the patient is marked failed
-    max_steps: int = 200_000
-
-    def __post_init__(self):
-        if self.method not in METHODS:
-            raise ValueError(f"compiled engine method {self.method!r}; allowed: {', '.join(METHODS)}")
+#: the batched engine's settings (method, rtol, atol, max_steps): the same rules apply
+Settings = batch.Settings
 
 
 def _module_source(cm: CompiledModel, cache: bool) -> str:

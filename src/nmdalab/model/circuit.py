@@ -163,6 +163,7 @@ def circuit_layer() -> Submodel:
     m.output("circuit.lhb_suppression", s, "1", "fraction of lateral habenula bursting suppressed")
     m.output("circuit.lhb_bursting", 1 - s, "1", "lateral habenula bursting (relative to rest)")
     m.output("circuit.dopamine_pfc", glu**k_pfc, "1", "prefrontal dopamine release (relative to rest)")
-    m.output("circuit.dopamine_nac", glu**k_nac * (1 + k_lhb) / (1 + k_lhb * (1 - s)), "1", "nucleus accumbens dopamine release (relative to rest)")
+    m.output("circuit.dopamine_nac", glu**k_nac * (1 + k_lhb) / (1 + k_lhb * (1 - s)), "1",
+             "nucleus accumbens dopamine release (relative to rest)")
     m.output("circuit.hippocampus_drive", glu**k_hc, "1", "hippocampal (CA1) excitatory drive (relative to rest)")
     return m

@@ -12,8 +12,8 @@ doi:10.1007/s40262-020-00953-4):
   the fraction ``1 - fgut`` is N-demethylated in the gut wall (CYP3A4; presystemic norketamine
   formation as in Fanta et al. 2015, doi:10.1007/s00228-015-1826-y) and the rest reaches the
   liver, so first-pass metabolism forms norketamine before the drug reaches the central
-  compartment (oral ketamine gives far more norketamine than ketamine); i.p. doses in rodents are absorbed mainly through the portal vein and enter the
-  liver too;
+  compartment (oral ketamine gives far more norketamine than ketamine); i.p. doses in rodents are
+  absorbed mainly through the portal vein and enter the liver too;
 * intranasal (absorbed part), intramuscular, subcutaneous and sublingual (buccal part) depots
   absorb first order into the central compartment;
 * **norketamine** in two compartments (Vnk, Qnk/Vpnk, CLnk); a fraction of its clearance forms
@@ -82,7 +82,8 @@ def enantiomer_pk(e: str) -> Submodel:
     P("f_im", "1", "intramuscular bioavailability")
     vnk, clnk = P("vnk", "L", "norketamine central volume"), P("clnk", "L/h", "norketamine clearance")
     qnk, vpnk = P("qnk", "L/h", "norketamine distribution clearance"), P("vpnk", "L", "norketamine peripheral volume")
-    f_dhnk, f_hnk = P("f_dhnk", "1", "fraction of norketamine clearance forming DHNK"), P("f_hnk", "1", "fraction of norketamine clearance forming HNK")
+    f_dhnk = P("f_dhnk", "1", "fraction of norketamine clearance forming DHNK")
+    f_hnk = P("f_hnk", "1", "fraction of norketamine clearance forming HNK")
     vdhnk, cldhnk = P("vdhnk", "L", "DHNK volume"), P("cldhnk", "L/h", "DHNK clearance")
     vhnk, clhnk = P("vhnk", "L", "HNK volume"), P("clhnk", "L/h", "HNK clearance")
     ke0 = P("brain.ke0", "1/h", "brain equilibration rate constant")
