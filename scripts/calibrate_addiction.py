@@ -16,6 +16,9 @@ Data used (rows of ``nmdalab/data/preclinical.csv`` / ``addiction.csv``):
    Mg) vs 33 (morphine): ratio 0.603 (case addiction.nechifor2004.withdrawal).  The receptor part
    of the Mg gate (Jahr-Stevens block through the Ca2+ switch, ``ca_switch_n`` assumed) is fixed.
 2. ``addiction.grooming_per_unit`` <- the same row, control group 33 counts.
+   Both steps read the naloxone-precipitated signs of ``withdrawal_score`` (``"signs"``: the
+   unmasked withdrawal drive averaged over the 30 min after naloxone, which removes morphine's
+   action through ``addiction.mu_antagonist``), the same quantity the score and the cases use.
 3. ``addiction.cpp_beta`` <- pre.mg.nechifor2010: morphine 3 mg/kg CPP 462 s vs saline 295 s
    (case addiction.nechifor2010.morphine_cpp; the Mg + morphine group, 262 s, is NOT used).
 4. ``addiction.mg_reward_gain`` <- pre.mg.nechifor2010: MgCl2 10 mg/kg alone 328 s
@@ -80,14 +83,14 @@ def _one_pass(prev: dict) -> dict:
 
     def ratio(k):
         o = {**base, "addiction.mg_supp_gain": k}
-        return (ex.withdrawal_score(MG_NECHIFOR2004_MGCL2, overrides=o)["opponent"]
-                / ex.withdrawal_score(0.0, overrides=o)["opponent"])
+        return (ex.withdrawal_score(MG_NECHIFOR2004_MGCL2, overrides=o)["signs"]
+                / ex.withdrawal_score(0.0, overrides=o)["signs"])
 
     target = 19.9 / 33.0
     k = brentq(lambda x: ratio(x) - target, 0.0, 1e5, xtol=1e-1)
     fit["addiction.mg_supp_gain"] = round(k, 1)
     o = {**base, "addiction.mg_supp_gain": fit["addiction.mg_supp_gain"]}
-    b_ctl = ex.withdrawal_score(0.0, overrides=o)["opponent"]
+    b_ctl = ex.withdrawal_score(0.0, overrides=o)["signs"]
     fit["addiction.grooming_per_unit"] = round(33.0 / b_ctl, 1)
     v_mor = ex.place_preference("morphine", 3.0, "sc", overrides=o)["value"]
     p0 = ex.CPP_BASELINE_S / ex.CPP_SESSION_S

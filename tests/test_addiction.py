@@ -60,8 +60,8 @@ def test_mg_lowers_morphine_place_preference_and_is_mildly_rewarding_alone():
     mor_mg = ex.place_preference("morphine", 3.0, "sc", mg_chloride_mg_kg=40.0)["time_s"]
     mg = ex.place_preference("magnesium_chloride", 10.0, "ip")["time_s"]
     assert abs(mor - 462) < 28  # the group SE
-    # prediction, direction only: the model removes about half of the preference where the study
-    # found it abolished (262 s); see case addiction.nechifor2010.morphine_mg_cpp (fails, documented)
+    # prediction, direction only (the study found the preference abolished, 262 s; the model's
+    # value is checked against the 200-380 s band of case addiction.nechifor2010.morphine_mg_cpp)
     assert mor_mg < mor - 10
     # mildly rewarding, not aversive: above saline, below half of the morphine effect
     assert 295 < mg < 295 + 0.5 * (462 - 295)
@@ -101,8 +101,8 @@ def test_self_administration_deterministic_and_cocaine_acquired():
 
 
 def test_ketamine_self_administration_dose_dependent():
-    """Per-infusion learning: 0.1 mg/kg/infusion is acquired (add.age_cpp, add.deluca2011; not
-    calibrated), a too-low unit dose (0.01 mg/kg, a third of the lowest published one) is not
+    """Per-infusion learning: 0.1 mg/kg/infusion is acquired (add.age_cpp: 0.03-0.3 mg/kg/infusion
+    self-administered; not calibrated), a too-low unit dose (0.01 mg/kg, a third of the lowest published one) is not
     (ratio below the 1.5 threshold of the validation cases) and teaches less value per session."""
     s = ex.self_administration("saline", 0.0, sessions=8, seed=1)["infusions"]
 
@@ -272,3 +272,167 @@ def test_endogenous_dopamine_excursions_are_not_learned_as_drug_value():
                drugs=frozenset({"ketamine"}))
     r.advance(240.0)
     assert abs(r.out("drug_value")) < 1e-6
+
+
+# ------------------------------------------------------------------------------------------
+# naloxone-precipitated vs spontaneous morphine withdrawal
+# ------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def spontaneous():
+    return ex.withdrawal_score(0.0, naloxone=False)
+
+
+def test_naloxone_unmasks_the_whole_opponent(nechifor2004):
+    """Closed form: after naloxone (``addiction.mu_antagonist`` = 1) morphine's reward term is 0,
+    so the withdrawal drive ``B * a_on/(a_on + a)`` is the opponent ``B`` itself; ``B`` decays
+    with its own time constant (days), so over the 30-min window the signs stay within 1% of ``B``
+    at the injection.  And the score is the signs times the grooming read-out."""
+    ctl, _ = nechifor2004
+    assert ctl["signs"] == pytest.approx(ctl["opponent"], rel=0.01)  # 1%: opponent decay over 30 min
+    assert ctl["score"] == pytest.approx(ex.readout("grooming_per_unit") * ctl["signs"], rel=1e-12)
+
+
+def test_spontaneous_withdrawal_smaller_at_the_test_and_later_than_precipitated(nechifor2004, spontaneous):
+    """Known pharmacology: naloxone precipitates withdrawal within minutes while morphine is still
+    on board; without it (abstinence, saline challenge) the signs at the same time are smaller,
+    and they peak only once morphine has cleared, hours later (morphine's half-life in rats is
+    ~1-2 h and the last dose is 90 mg/kg)."""
+    precip, _ = nechifor2004
+    assert spontaneous["score"] < precip["score"]
+    assert spontaneous["peak_h"] > 4.0  # several morphine half-lives after the last dose
+    assert spontaneous["opponent"] == pytest.approx(precip["opponent"], rel=1e-9)  # same history
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: the opponent decays over days (opp_tau 72 h) and the drive has no "
+                   "term for how fast the agonist's action falls, so the spontaneous peak (~1.03x) is as large as the "
+                   "naloxone-precipitated signs; in rats precipitated withdrawal is the more intense")
+def test_spontaneous_withdrawal_peak_smaller_than_precipitated(nechifor2004, spontaneous):
+    precip, _ = nechifor2004
+    assert spontaneous["peak_signs"] < precip["signs"]
+
+
+# ------------------------------------------------------------------------------------------
+# short vs long access (Ahmed & Koob 1998, data row add.ahmed1998)
+# ------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def access():
+    from nmdalab.validation import checks_addiction as ck
+
+    return ck.ahmed1998_access(1.0, seeds=3), ck.ahmed1998_access(6.0, seeds=3)
+
+
+def test_long_access_escalates_and_loads_more_in_the_first_hour(access):
+    """Ahmed & Koob 1998 (abstract): with 6-h access intake escalated over days, with increased
+    early (first-hour) loading; the first-hour intake of long-access rats exceeded short access in
+    most sessions from session 5 on.  Not calibrated.  Pooled over 3 rats (seeds 0-2)."""
+    short, long_ = access
+    tot = long_["total"]
+    # +20%: the criterion of case addiction.ahmed1998.long_access_escalation (no magnitude in the row)
+    assert np.mean(tot[-3:]) > 1.2 * tot[0]
+    # first hour of the last 3 sessions: long above short (the between-group result)
+    assert np.mean(long_["first_hour"][-3:]) > np.mean(short["first_hour"][-3:])
+    # the first long session starts from the same acquisition history as short access
+    assert long_["first_hour"][0] == pytest.approx(short["first_hour"][0], abs=1e-9)
+
+
+@pytest.mark.xfail(strict=True, reason="known gap (case addiction.ahmed1998.short_access_stable): tolerance "
+                   "(tol_tau 336 h) accumulates across daily 1-h sessions and the homeostatic choice term re-doses "
+                   "sooner, so short-access intake also rises (~1.8x over 12 sessions)")
+def test_short_access_intake_stays_stable(access):
+    """Ahmed & Koob 1998: with 1 h of access intake 'remained low and stable'."""
+    short, _ = access
+    tot = short["total"]
+    assert 0.8 <= np.mean(tot[-3:]) / tot[0] <= 1.25  # the band of the validation case
+
+
+# ------------------------------------------------------------------------------------------
+# the closed-loop virtual user
+# ------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def users():
+    """Four recreational users (seeds 0-3) and one offered an inert powder, 5 weeks each (~20 s)."""
+    return {"ket": [ex.virtual_user(days=35, seed=s) for s in range(4)],
+            "placebo": ex.virtual_user(days=35, seed=0, drug="placebo")}
+
+
+def test_virtual_user_deterministic_given_the_seed(users):
+    """Same seed, same choices: a shorter run with seed 0 makes the same first week of decisions
+    (choices depend only on the past); different seeds choose differently."""
+    assert ex.virtual_user(days=7, seed=0)["sessions"] == users["ket"][0]["sessions"][:7]
+    assert ex.virtual_user(days=14, seed=0, drug="placebo")["sessions"] == users["placebo"]["sessions"][:14]
+    assert users["ket"][0]["sessions"] != users["ket"][1]["sessions"]
+
+
+def test_virtual_user_keeps_using_ketamine_and_neuroadapts_but_not_on_placebo(users):
+    """Emergent behaviour: ketamine is reinforcing (adult rats self-administer it, add.age_cpp;
+    frequent human users, add.morgan2010), an inert powder is not.  After the day-0 offer the
+    ketamine users keep using and take many times the placebo user's lines; only the drug
+    produces dependence and tolerance."""
+    plc = users["placebo"]
+    for ket in users["ket"]:
+        assert sum(1 for n in ket["sessions"][1:] if n > 0) >= 5  # use does not die out after the offer
+        assert sum(plc["sessions"]) < sum(ket["sessions"]) / 3  # placebo use is choice noise alone
+        assert ket["dependence"] > 0.05 and ket["tolerance"] > 0.05
+    assert plc["dependence"] == pytest.approx(0.0, abs=1e-9) and plc["tolerance"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_virtual_user_use_becomes_frequent_and_escalates(users):
+    """Use patterns emerge from the choices, not from a script: occasional small sessions become
+    frequent use (4+ days a week, data row add.morgan2010) and the amount per session rises as
+    tolerance develops (add.hk.dependence: tolerance in most admitted users).  Criteria: at least
+    three of four users use on 4+ days in week 5; each of them takes at least twice as many lines
+    per use day in week 5 as in their first week with use (a clear escalation, not noise: lines are
+    integers of ~1-3 at first); no session reaches the 20-line cap within 5 weeks.  HUMAN_USER's
+    set point and session cost were chosen by hand among a few values for this qualitative pattern,
+    so this test guards that choice (a regression check), it is not independent evidence."""
+    frequent = [u for u in users["ket"] if u["use_days_per_week"][4] >= 4]
+    assert len(frequent) >= 3
+    for u in frequent:
+        s = np.array(u["sessions"])
+        weeks = [s[k:k + 7] for k in range(0, 35, 7)]
+        first = next(w for w in weeks if (w > 0).any())
+        per_day = lambda w: w[w > 0].mean()  # noqa: E731
+        assert per_day(weeks[4]) >= 2 * per_day(first)
+    assert max(max(u["sessions"]) for u in users["ket"]) < 20
+
+
+# ------------------------------------------------------------------------------------------
+# therapeutic dosing, harms, withdrawal components
+# ------------------------------------------------------------------------------------------
+
+def test_therapeutic_dosing_has_lower_abuse_liability_than_recreational_use(chronic):
+    """0.5 mg/kg IV over 40 min twice weekly for 4 weeks (~75 mg a week systemically) vs 1 g
+    intranasal 4 days a week for 6 weeks (~1.8 g a week systemically at ~45% bioavailability, >20x
+    the exposure): clinical courses of repeated infusions report no dependence, frequent users
+    commonly become dependent (add.morgan2012, add.hk.dependence).  Factors of 4 (dependence,
+    withdrawal) and 2 (tolerance, craving) are far inside the >20x exposure gap."""
+    th = ex.therapeutic_liability()
+    assert th["dependence"] < chronic["dependence"] / 4
+    assert th["withdrawal_peak"] < chronic["wd_peak"] / 4
+    assert th["tolerance"] < chronic["tolerance"] / 2
+    assert th["craving_peak"] < chronic["craving"] / 1.5
+
+
+def test_chronic_use_returns_harms_of_the_acute_effects_layer(chronic):
+    """Chronic use composes the effects layer: uropathy, liver and cognitive risks are present,
+    non-zero after 6 weeks of use (Chan 2022, add.uropathy: dose- and frequency-dependent) and
+    below 1."""
+    for name in ("harm.uropathy_risk", "harm.liver_injury_risk", "harm.cognitive_impairment_risk"):
+        assert 0.0 < chronic[name] < 1.0, name
+
+
+def test_withdrawal_components_bounded_and_low_mood_outlasts_the_rest(chronic):
+    """Anxiety, dysphoria and sleep disruption are 0-1 indices that rise after stopping; low mood
+    lasts weeks after the other signs settle (add.withdrawal.course, memory-grade; add.morgan2010:
+    depression rose in abstinent users too): 18 days after the last session dysphoria is above
+    anxiety and sleep disruption."""
+    for key in ("wd_anxiety", "wd_dysphoria", "wd_sleep", "wd_craving"):
+        x = np.asarray(chronic[key])
+        assert np.all((x > -1e-9) & (x < 1)), key
+    for key in ("wd_anxiety", "wd_dysphoria", "wd_sleep"):
+        x = np.asarray(chronic[key])
+        assert x.max() > 0.1 and x[-1] < x.max(), key  # present during withdrawal, then settling
+    assert chronic["wd_dysphoria"][-1] > 2 * max(chronic["wd_anxiety"][-1], chronic["wd_sleep"][-1])

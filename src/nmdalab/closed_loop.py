@@ -110,6 +110,13 @@ class Runner:
             self._infusions.append((e.time, e.time + e.duration, e.index, e.amount / e.duration))
         self.doses.append((self.t, drug, mg))
 
+    def set_parameter(self, name: str, value: float) -> None:
+        """Change a model parameter from now on (e.g. ``addiction.mu_antagonist`` = 1 at a
+        naloxone challenge); the change takes effect at the next :meth:`advance`."""
+        i = list(self.values).index(name)
+        self.p[i] = value
+        self.values[name] = value
+
     def bump(self, state: str, amount: float) -> None:
         """A jump of a state (e.g. a cue presentation, ``addiction.cue``)."""
         self.y[self.model.state_index(state)] += amount

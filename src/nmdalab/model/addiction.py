@@ -32,7 +32,10 @@ Per drug, ``a_d >= 0``:
 
       v_ket = e_av * db_pyr^h / (db_pyr^h + db50^h)
 
-* morphine, cocaine: Emax on their brain concentration ``a = Emax * C / (C + EC50)``;
+* morphine, cocaine: Emax on their brain concentration ``a = Emax * C / (C + EC50)``; the
+  morphine term is multiplied by ``1 - mu_block``, the fraction of its mu-opioid action left by
+  an antagonist (``addiction.mu_antagonist``, 0 by default; a naloxone challenge sets it to 1,
+  see :func:`nmdalab.experiments.addiction.withdrawal_score`);
 * magnesium: a small reward from an acute rise of serum Mg above the patient's set point
   (Kantak 1991, Nechifor 2010; mechanism unknown, grade D)::
 
@@ -159,6 +162,18 @@ for an abstinent user, ``1 - exp(-(h0 + h1*craving)*1 d)``); ``addiction.reward`
 ``addiction.opponent`` (B), ``addiction.allostasis`` (A), ``addiction.bdi`` (Beck Depression
 Inventory estimate ``bdi0 + k_bdi*(W + A)``, calibrated to Fan 2016).
 
+Withdrawal components (the rebound named in issue 6; 0-1 indices on the scale of
+``withdrawal``, weights ``f_*`` grade D, assumed: the shared rows add.taipei and
+add.hk.dependence list anxiety, dysphoria/low mood, irritability and sleep problems on stopping,
+with no relative severities, so the weights are 1; craving is ``craving`` above)::
+
+    addiction.withdrawal_anxiety    = x / (x + w50),  x = f_anx * W
+    addiction.withdrawal_sleep      = x / (x + w50),  x = f_sleep * W
+    addiction.withdrawal_dysphoria  = x / (x + w50),  x = f_dys * (W + A)
+
+(dysphoria also carries the allostatic load, so low mood outlasts the other signs by weeks:
+add.withdrawal.course, add.morgan2010; the same ``W + A`` drives ``addiction.bdi``).
+
 Optional inputs (neutral defaults, so the layer composes with whichever layers are present):
 ``circuit.dopamine_nac``, ``nmda.interneuron.drug_blocked``/``receptors``,
 ``nmda.pyramidal.drug_blocked``/``receptors``, ``csf.mg_ionised``, ``serum.mg``, ``hpa.stress``.
@@ -254,6 +269,7 @@ def addiction_layer() -> Submodel:
     stress = m.input("hpa.stress", "1", default=0.0)
     c_mor = m.input("brain.morphine", "uM", default=0.0)
     c_coc = m.input("brain.cocaine", "uM", default=0.0)
+    mu_block = P("mu_antagonist", "1", "fraction of morphine's mu-opioid action blocked by an antagonist (naloxone challenge: 1)")
     # parameters
     e_ket = P("ket_da_gain", "1", "fallback: NAc dopamine excess per unit net interneuron NMDA block")
     e_av = P("ket_aversion_max", "1", "largest aversive (dysphoric) signal of ketamine")
@@ -325,7 +341,8 @@ def addiction_layer() -> Submodel:
     # threshold 10% above the set point: keeps the kink of max(., 0) away from the resting state,
     # where diet-driven ripples would make it flip (solver steps); i.p./IV doses rise far above it
     a_mg = _optional(mg_serum, 0, e_mg * _pos(mg_serum / mg_set - 1.1))
-    a_raw = a_ket + emax_m * c_mor / (c_mor + ec50_m) + emax_c * c_coc / (c_coc + ec50_c) + a_mg
+    a_mor = emax_m * c_mor / (c_mor + ec50_m) * (1 - mu_block)
+    a_raw = a_ket + a_mor + emax_c * c_coc / (c_coc + ec50_c) + a_mg
     x_av = db_pyr + 1e-12  # keeps d/dx x**n = n*x**n/x finite at x = 0 (Jacobian)
     aversion = e_av * x_av**n_av / (x_av**n_av + db50**n_av)
     a = a_raw * (1 - T)
@@ -362,6 +379,12 @@ def addiction_layer() -> Submodel:
     craving = c_raw / (c_raw + c50)
     m.output("craving", craving, "1", "craving index (0-1)")
     m.output("withdrawal", W / (W + w50), "1", "withdrawal severity index (0-1)")
+    f_anx = P("wd_anxiety_weight", "1", "anxiety per unit withdrawal state")
+    f_sleep = P("wd_sleep_weight", "1", "sleep disruption per unit withdrawal state")
+    f_dys = P("wd_dysphoria_weight", "1", "dysphoria per unit withdrawal state + allostatic load")
+    for key, x, what in (("anxiety", f_anx * W, "anxiety"), ("sleep", f_sleep * W, "sleep disruption (insomnia)"),
+                         ("dysphoria", f_dys * (W + A), "dysphoria / low mood (withdrawal + allostatic load)")):
+        m.output(f"addiction.withdrawal_{key}", x / (x + w50), "1", f"withdrawal {what} index (0-1)")
     m.output("dependence", D, "1", "dependence (0-1)")
     m.output("tolerance", 1 - (1 - T) / r_int, "1", "tolerance: fraction of the naive reward lost at a fixed brain concentration (0-1)")
     m.output("drug_value", V, "1", "learned drug value (reward units: 1 = NAc dopamine doubled)")

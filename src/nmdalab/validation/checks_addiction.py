@@ -6,6 +6,10 @@ scripts and tests call).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import numpy as np
+
 from ..experiments import addiction as ex
 
 #: Nechifor 2004: Mg acetate 0.5 mEq/kg/day = 0.25 mmol/kg/day Mg, given as MgCl2 (mg/kg)
@@ -95,3 +99,33 @@ def relapse_stress_and_low_mg() -> float:
     stress = ex.relapse_risk(chronic_stress=0.5)["cumulative"]
     low_mg = ex.relapse_risk(serum_mg=0.6)["cumulative"]
     return 1.0 if stress > base and low_mg > base else -1.0
+
+
+#: Ahmed & Koob 1998 escalation design, as run here: every rat first has ``AHMED1998_ACQ`` daily
+#: 1-h FR1 acquisition sessions (number assumed; the paper's acquisition phase is not in the
+#: shared data), then ``AHMED1998_ACCESS`` daily sessions of 1 h (short access) or 6 h (long
+#: access); cocaine 0.5 mg/kg/infusion (assumed: the shared row does not give the unit dose)
+AHMED1998_ACQ = 8
+AHMED1998_ACCESS = 12
+
+
+@lru_cache(maxsize=4)
+def ahmed1998_access(session_h: float, seeds: int = 5) -> dict:
+    """Mean infusions per access session (all seeds pooled), total and first hour, for one
+    access group of the Ahmed & Koob 1998 design (same seeds 0..seeds-1 in both groups)."""
+    tot, first = [], []
+    for seed in range(seeds):
+        r = ex.self_administration("cocaine", 0.5, sessions=AHMED1998_ACCESS, session_h=session_h, seed=seed,
+                                   train_drug="cocaine", train_unit_mg_kg=0.5, train_sessions=AHMED1998_ACQ,
+                                   train_session_h=1.0)
+        tot.append(r["infusions"][AHMED1998_ACQ:])
+        first.append(r["first_hour"][AHMED1998_ACQ:])
+    return {"total": np.mean(tot, axis=0).tolist(), "first_hour": np.mean(first, axis=0).tolist()}
+
+
+def ahmed1998_escalation(session_h: float = 6.0, read: str = "total") -> float:
+    """Escalation index: mean infusions per session over the last 3 access sessions divided by
+    access session 1 (Ahmed & Koob compared every session with session 1); ``read`` "total"
+    (whole session) or "first_hour".  1 = stable."""
+    x = ahmed1998_access(float(session_h))[read]
+    return float(np.mean(x[-3:]) / x[0])
