@@ -62,7 +62,7 @@ def prepare(n: int):
     bound = parameter_set(sc.species, {d.drug for d in doses}).bind(model)
     pop = sc.population
     pats = population.sample(arm, 0, n, pop.seed, True, pop.weight, pop.age, DEFAULT_WEIGHT_KG[sc.species],
-                             len(bound.names), bound.omega)
+                             len(bound.names), bound.omega, names=bound.names)
     P = np.stack([pat.parameters(bound) for pat in pats], axis=1)
     events = [merge([dose_events(d, pat.weight_kg, dict(zip(bound.names, P[:, k])), model.state_index) for d in doses])
               for k, pat in enumerate(pats)]

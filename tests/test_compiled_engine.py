@@ -55,8 +55,13 @@ def test_full_default_model():
     """The full default model (every layer: intermediates, explicit time, np.where/maximum/heaviside/mod
     in the generated code) on the default example: Rosenbrock against SciPy LSODA within AGREE_REL
     of each variable's peak; DOPRI5 against the batched NumPy DOPRI5 (the same method and step
-    control, an independent implementation) within 1e-7 of the peak.  (DOPRI5 at rtol 1e-6 is
-    itself ~4e-5 of the peak away from a tight reference on the addiction states, so it is not
+    control, an independent implementation) within 1e-5 of the peak: the two follow the same step
+    sequence until a roundoff-level difference in one error estimate flips one accept/reject
+    decision, after which they differ at the level of the tolerance (rtol 1e-6; 1.4e-6 of the peak
+    on addiction.affect for this test's two patients, 2e-10 for the two it drew before parameters
+    were added to the addiction layer re-drew them; at rtol 1e-8 the same two agree to
+    8e-12, so it is the path, not the implementation), so 10x rtol.  (DOPRI5 at rtol 1e-6
+    is itself ~4e-5 of the peak away from a tight reference on the addiction states, so it is not
     held to AGREE_REL against LSODA here.)"""
     model = default_model()
     path = next(p for p in EXAMPLES if p.stem == "single-infusion")
@@ -71,7 +76,7 @@ def test_full_default_model():
     b = nmdalab.simulate(_truncated({**raw, "solver": {"engine": "batch", "method": "dopri5"}}), model=model, states=True)
     c = nmdalab.simulate(_truncated({**raw, "solver": {"engine": "compiled", "method": "dopri5"}}), model=model, states=True)
     dev, scale = _max_dev(c.data.values, b.data.values)
-    assert np.all(dev <= 1e-7 * scale + 1e-12), max(zip(dev / np.maximum(scale, 1e-300), c.variables))
+    assert np.all(dev <= 1e-5 * scale + 1e-12), max(zip(dev / np.maximum(scale, 1e-300), c.variables))
 
 
 def _population(n, seed=5):

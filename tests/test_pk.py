@@ -154,9 +154,11 @@ def test_esketamine_nasal_fraction_falls_with_more_devices():
 
 def test_population_variability_and_reproducibility():
     reg = [{"drug": "ketamine", "route": "iv_infusion", "dose": "0.5 mg/kg", "duration": "40 min", "at": "0 h"}]
-    big = nmdalab.simulate(scenario(reg, n=6, duration="4 h", weight={"mean": "75 kg", "sd": "12 kg"}))
+    # n = 40: the end-of-infusion CV of the population is ~9% (IIV of clearance and volumes, weight
+    # SD 12 kg); a 6-patient sample can fall below the 5% asked below by chance (3.4% in one draw)
+    big = nmdalab.simulate(scenario(reg, n=40, duration="4 h", weight={"mean": "75 kg", "sd": "12 kg"}))
     small = nmdalab.simulate(scenario(reg, n=3, duration="4 h", weight={"mean": "75 kg", "sd": "12 kg"}))
-    again = nmdalab.simulate(scenario(reg, n=6, duration="4 h", weight={"mean": "75 kg", "sd": "12 kg"}))
+    again = nmdalab.simulate(scenario(reg, n=40, duration="4 h", weight={"mean": "75 kg", "sd": "12 kg"}))
     a = big["plasma.ketamine"].values[0]
     np.testing.assert_array_equal(a, again["plasma.ketamine"].values[0])  # same seed, same numbers
     np.testing.assert_array_equal(a[:3], small["plasma.ketamine"].values[0])  # patient i independent of n

@@ -169,7 +169,8 @@ def simulate_arm(
     if rng.step != 1:
         raise ValueError("patients must be a contiguous range")
     sampled = population.sample(arm, a, len(rng), pop.seed, pop.variability, pop.weight, pop.age,
-                                default_w, len(bound.names), bound.omega, pop.serum_mg, start=rng.start)
+                                default_w, len(bound.names), bound.omega, pop.serum_mg, start=rng.start,
+                                names=bound.names)
     P = np.empty((len(bound.names), len(sampled)))
     events, cov_rows = [], []
     for k, pat in enumerate(sampled):
