@@ -130,7 +130,10 @@ def wilson_interval(k: float, n: int, z: float = 1.959963984540054) -> tuple[flo
     den = 1 + z**2 / n
     mid = (p + z**2 / (2 * n)) / den
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
-    return (float(max(0.0, mid - half)), float(min(1.0, mid + half)))
+    # the bounds are exactly 0 at k = 0 and 1 at k = n (mid - half and mid + half round to 1e-17 off)
+    lo = 0.0 if k <= 0 else max(0.0, mid - half)
+    hi = 1.0 if k >= n else min(1.0, mid + half)
+    return (float(lo), float(hi))
 
 
 def summarise_rate(values: np.ndarray) -> dict:

@@ -5,14 +5,20 @@ Severity (submodel ``mood``; all algebraic except the expectation state)::
     effect  = r ( beta_syn (C - 1) + beta_lhb s ) - beta_cort cort
     p_typ   = pl_max X / (X + K_x)                       (typical patient's placebo fraction)
     placebo = S o / (1 + S o),   o = p_typ / (1 - p_typ)  (logit(placebo) = logit(p_typ) + ln S)
-    madrs   = M_b e^(-effect) (1 - placebo)
+    madrs   = M_b e^(-e+) W(e-) (1 - placebo),            e+ = pos(effect), e- = pos(-effect)
+    W(x)    = 1 + (R / M_b) (1 - e^(-x M_b / R)),         R = pos(M_max - M_b)
     hdrs    = hdrs_per_madrs * madrs
 
 * ``C`` = ``plasticity.connectivity`` (1 at rest; spines x synaptic strength): the sustained
   component, days (Li 2010; Moda-Sava 2019: new spines maintain the effect);
 * ``s`` = ``circuit.lhb_suppression``: the fast component, hours (Yang 2018);
-* ``cort`` = ``plasticity.cortisol_load`` (the HPA layer's cortisol excess averaged over days; 0
-  when the HPA layer is absent): sustained stress raises severity (grade C);
+* ``cort`` = ``plasticity.cortisol_excess`` (the HPA layer's cortisol excess averaged over days,
+  above the plasticity layer's threshold; 0 when the HPA layer is absent): sustained stress
+  raises severity (grade C);
+* the scale's ceiling ``M_max`` = ``mood.madrs_max`` (60: ten items scored 0-6): an improvement
+  (``effect > 0``) lowers the score as ``e^(-effect)``, a worsening raises it with the same slope
+  at 0 (``W'(0) = 1``) but saturating at ``M_max``.  Before this bound (issue 4's chronic-stress
+  check) a synaptic loss under chronic stress gave MADRS scores of 10^5;
 * ``r`` = ``mood.responsiveness``: one patient's sensitivity of mood to the synaptic and
   habenular changes (typical 1, log-normal inter-individual variability: responders and
   non-responders);
@@ -47,9 +53,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import sympy as sp
+
 from ..errors import ScenarioError, did_you_mean
 from ..regimen import DRUGS, Drug, register_drug
-from .circuit import E_F
+from .circuit import E_F, smooth_pos
 from .core import Submodel
 from .plasticity import INTERVENTIONS
 
@@ -67,7 +75,7 @@ def mood_layer() -> Submodel:
     P = m.parameter
     c = m.input("plasticity.connectivity", "1")
     s = m.input("circuit.lhb_suppression", "1")
-    cort = m.input("plasticity.cortisol_load", "1")
+    cort = m.input("plasticity.cortisol_excess", "1")
     r = P("responsiveness", "1", "sensitivity of mood to synaptic and habenular change (1 typical)")
     b_syn = P("beta_connectivity", "1", "severity fall (log) per unit connectivity rise")
     b_lhb = P("beta_lhb", "1", "severity fall (log) per fraction of LHb bursting suppressed")
@@ -91,7 +99,12 @@ def mood_layer() -> Submodel:
     pl_typ = pl_max * x / (x + k_half)
     odds = s_pl * pl_typ / (1 - pl_typ)
     placebo = odds / (1 + odds)
-    madrs = scale * base * E_F ** (-effect) * (1 - placebo)
+    m_b = scale * base
+    m_max = P("madrs_max", "1", "highest possible MADRS total score")
+    room = smooth_pos(m_max - m_b, sp.Float(1e-3))
+    e_up, e_dn = smooth_pos(effect, sp.Float(1e-4)), smooth_pos(-effect, sp.Float(1e-4))  # e_up - e_dn = effect
+    worse = 1 + room / m_b * (1 - E_F ** (-e_dn * m_b / room))
+    madrs = m_b * E_F ** (-e_up) * worse * (1 - placebo)
     m.output("madrs", madrs, "1", "MADRS total score (0-60)")
     m.output("hdrs", h_per_m * madrs, "1", "HDRS-17 total score (0-52)")
     m.output("mood.placebo", placebo, "1", "fractional severity fall from expectation")

@@ -14,7 +14,7 @@ Two arms drive BDNF (Autry et al. 2011; Li et al. 2010)
 
 * **disinhibition -> AMPA -> release**: ``A = glutamate^(1 - block_ampa)`` (AMPA activation)::
 
-      d BDNF/dt = k_b ( [T^(1-block_tr) A^h_rel]^(1-block_bdnf) e^(-c_b cort) - BDNF )
+      d BDNF/dt = k_b ( [T^(1-block_tr) A^h_rel]^(1-block_bdnf) e^(-c_b X) - BDNF )
 
 TrkB and its kinases (QSS): ``TrkB = BDNF^h_trk``, ``ERK = Akt = TrkB``, GSK-3 activity
 ``GSK3 = Akt^(-h_gsk)`` (Ser9 phosphorylation inhibits it; Beurel et al. 2011).
@@ -31,7 +31,8 @@ Synaptic proteins (PSD95, GluA1, synapsin I; one pool) via a translation delay `
 growth and turnover over days (they outlast mTORC1 by days, Li 2010)::
 
     d Q/dt   = k_q ( mTOR^(1-block_tr) - Q )
-    d Syn/dt = k_s D(Q - 1) Syn (S_max - Syn)/(S_max - 1) - k_d (Syn - 1)
+    d Syn/dt = k_s [ D+ Syn (S_max - Syn)/(S_max - 1) - D- (Syn - S_min)/(1 - S_min) ] - k_d (Syn - 1)
+    D+ = pos(Q - 1 - theta),   D- = pos(1 - Q - theta)
 
 Synaptic-protein translation follows mTORC1 only (initiation: p70S6K, 4E-BP1/eIF4E); the fall
 in p-eEF2 acts through BDNF (Autry 2011: eEF2 dephosphorylation de-represses BDNF translation)
@@ -42,9 +43,13 @@ synaptic rise.)  The synaptic pool's return time (``1/k_d``, ~5 days) sets how l
 effect lasts: the clinical effect fades over about a week (Kishimoto 2016: lost by days 10-12)
 while the rat proteins are still up at 72 h (Li 2010).
 
-``D(x) = pos(x - theta) - pos(-x - theta)`` is a symmetric (smooth) dead zone: only a translation
-excess beyond ``theta`` leaves a lasting change, so the small daily ripples of Mg and cortisol
-do not accumulate into the synapses over weeks.
+``D+ - D-`` is a symmetric (smooth) dead zone: only a translation excess or deficit beyond
+``theta`` leaves a lasting change, so the small daily ripples of Mg and cortisol do not
+accumulate into the synapses over weeks.  Growth saturates at ``S_max``; loss (a sustained
+translation deficit: chronic stress) slows as the pool nears ``S_min`` (``synaptic_min``), so
+a deficit lowers the synaptic proteins towards a floor instead of to zero (until issue 4's
+chronic-stress check the loss term had the growth term's form and a moderate stress emptied the
+pool, and the spines with it, within a week).
 
 Spines: birth-death with formation driven by synaptic proteins and the graded modulators VGF
 and IGF2, elimination raised by cortisol and lowered by GSK-3 inhibition.  Spine density
@@ -55,7 +60,7 @@ synaptic-protein return::
 
     VGF = BDNF^h_vgf,  IGF2 = BDNF^h_igf,  miR = BDNF^(-h_mir)      (graded, grade C)
     F   = (Syn^a_f VGF^m_vgf IGF2^m_igf)^(1-block_spino)
-    d N/dt = k_e ( F - N e^(c_s cort) GSK3^g_e )
+    d N/dt = k_e ( F - N e^(c_s X) GSK3^g_e )
 
 Synaptic connectivity for the mood layer: ``C = N Syn^w_c``.
 
@@ -81,7 +86,14 @@ induction), NBQX (AMPA receptor activation), spinogenesis block (new spines).
 
 Optional input ``hpa.cortisol_effect`` (cortisol excess, 0 at rest; HPA layer; 0 when absent),
 averaged over days so that the daily cortisol rhythm does not move the synapses
-(``d cort/dt = (hpa.cortisol_effect - cort)/tau_c``), lowers BDNF and raises spine elimination
+(``d cort/dt = (hpa.cortisol_effect - cort)/tau_c``), acts through its excess over a threshold,
+``X = pos(cort - theta_c)`` (``cortisol_threshold``; output ``plasticity.cortisol_excess``):
+short surges (a ketamine infusion doubles cortisol production for about an hour, an acute
+stressor for less) raise the days-long average by a few percent and leave the synapses alone,
+as chronic stress, not a single stressor, is what lowers BDNF and spines (Li 2011).  Without the
+threshold, six infusions over two weeks added up their cortisol surges (average excess ~0.045)
+into a synaptic loss that outweighed the ketamine-driven gain (MADRS 57 at day 14 from a
+baseline of 33).  ``X`` lowers BDNF and raises spine elimination
 (Li et al. 2011; grade B direction, C size); chronic stress (``population.chronic_stress``)
 reaches this layer through it.
 """
@@ -111,8 +123,10 @@ def plasticity_layer() -> Submodel:
     g_e = m.input("circuit.pyramidal_nmda", "1")
     cort_in = m.input("hpa.cortisol_effect", "1", default=0.0)
     tau_c = P("tau_cortisol", "h", "averaging time of the cortisol excess that acts on plasticity")
-    cort = m.state("cortisol_load", "1", "cortisol excess averaged over days (acts on BDNF and spines)", initial=0.0)
-    m.rate(cort, (cort_in - cort) / tau_c)
+    cort_load = m.state("cortisol_load", "1", "cortisol excess averaged over days", initial=0.0)
+    m.rate(cort_load, (cort_in - cort_load) / tau_c)
+    theta_c = P("cortisol_threshold", "1", "sustained cortisol excess below which synapses are unaffected")
+    cort = smooth_pos(cort_load - theta_c, theta_c / 50)  # X: the excess that acts on BDNF, spines and mood
 
     b_ampa = P("block_ampa", "1", "intervention: AMPA receptor block (NBQX), 0 none - 1 full")
     b_tr = P("block_translation", "1", "intervention: translation block (anisomycin)")
@@ -163,8 +177,11 @@ def plasticity_layer() -> Submodel:
     m.rate(mtor, k_m * (1 + (1 - b_mtor) * (trkb**a_m - 1) * ampa**b_m - mtor))
     m.rate(q, k_q * (mtor ** (1 - b_tr) - q))
     theta = P("synthesis_threshold", "1", "translation excess below which no lasting synaptic change forms")
-    drive = smooth_pos(q - 1 - theta, theta / 10) - smooth_pos(1 - q - theta, theta / 10)
-    m.rate(syn, k_s * drive * syn * (s_max - syn) / (s_max - 1) - k_d * (syn - 1))
+    s_min = P("synaptic_min", "1", "floor that a sustained translation deficit lowers synaptic proteins towards (relative)")
+    d_up = smooth_pos(q - 1 - theta, theta / 10)
+    d_dn = smooth_pos(1 - q - theta, theta / 10)
+    m.rate(syn, k_s * (d_up * syn * (s_max - syn) / (s_max - 1) - d_dn * (syn - s_min) / (1 - s_min))
+           - k_d * (syn - 1))
     formation = (syn**a_f * vgf**m_vgf * igf2**m_igf) ** (1 - b_sp)
     m.rate(n, k_e * (formation - n * E_F ** (c_s * cort) * gsk**g_sk))
 
@@ -184,6 +201,7 @@ def plasticity_layer() -> Submodel:
     m.output("plasticity.vgf", vgf, "1", "VGF (relative to rest; graded modulator, grade C)")
     m.output("plasticity.igf2", igf2, "1", "IGF2 (relative to rest; graded modulator, grade C)")
     m.output("plasticity.microrna", mir, "1", "BDNF-repressing microRNAs (relative to rest; grade C)")
-    m.output("plasticity.cortisol_load", cort, "1", "cortisol excess averaged over days (0 at rest)")
+    m.output("plasticity.cortisol_load", cort_load, "1", "cortisol excess averaged over days (0 at rest)")
+    m.output("plasticity.cortisol_excess", cort, "1", "sustained cortisol excess above the threshold (acts on BDNF, spines, mood)")
     m.output("plasticity.connectivity", n * syn**w_c, "1", "prefrontal synaptic connectivity (spines x strength)")
     return m
