@@ -129,3 +129,54 @@ def ahmed1998_escalation(session_h: float = 6.0, read: str = "total") -> float:
     (whole session) or "first_hour".  1 = stable."""
     x = ahmed1998_access(float(session_h))[read]
     return float(np.mean(x[-3:]) / x[0])
+
+
+@lru_cache(maxsize=2)
+def _human_use(use_weeks: int, abstinence_weeks: int, days_per_week: int = 4, grams: float = 1.0):
+    """Daily-resolution human course: ``use_weeks`` of scripted use, then abstinence."""
+    from .. import simulate
+
+    sc = ex._scenario(ex._use_regimen(days_per_week, grams, use_weeks), 7 * (use_weeks + abstinence_weeks), step="1 d")
+    return simulate(sc, model=ex._model(ex._HUMAN), parameters=ex._params("human", None))
+
+
+#: dependence index read as "dependent" (assumed, grade D: the 0-1 index has no clinical anchor)
+DEPENDENT_INDEX = 0.3
+
+
+def hk_dependence_onset_weeks(days_per_week: int = 4, grams: float = 1.0) -> float:
+    """Weeks of frequent use (``days_per_week`` x ``grams``) until the dependence index first exceeds
+    :data:`DEPENDENT_INDEX` (inf: not within a year)."""
+    res = _human_use(52, 0, days_per_week, grams)
+    d = res["dependence"].values[0, 0]
+    k = np.flatnonzero(d > DEPENDENT_INDEX)
+    return float(res.time[k[0]] / (24 * 7)) if k.size else float("inf")
+
+
+def morgan2010_bdi_trend(phase: str = "use") -> float:
+    """+1 when the BDI estimate rises over the phase, else -1.  ``use``: from month 1 to month 12 of
+    frequent use (4 days a week, 1 g); ``abstinent``: over the 12 months after 12 weeks of such use."""
+    if phase == "use":
+        res = _human_use(52, 0)
+        b, t = res["addiction.bdi"].values[0, 0], res.time / 24
+        return 1.0 if b[int(np.argmin(abs(t - 364)))] > b[int(np.argmin(abs(t - 30)))] else -1.0
+    if phase == "abstinent":
+        res = _human_use(12, 52)
+        b, t = res["addiction.bdi"].values[0, 0], res.time / 24
+        return 1.0 if b[-1] > b[int(np.argmin(abs(t - 12 * 7 - 1)))] else -1.0
+    raise ValueError(f"phase: {phase!r}; allowed: use, abstinent")
+
+
+def rat_sensitisation(dose_mg_kg: float = 10.0, days: int = 10) -> float:
+    """+1 when sensitisation grows over ``days`` daily i.p. doses (larger after the last dose than
+    after the first, and above 0), else -1."""
+    from .. import simulate
+
+    sc = {"name": "sensitisation", "species": "rat", "duration": f"{days} d", "output_interval": "1 h",
+          "population": {"variability": False, "weight": "0.3 kg"},
+          "arms": {"a": {"regimen": [{"drug": "ketamine", "route": "ip", "dose": f"{dose_mg_kg} mg/kg",
+                                      "start": "10 h", "every": "1 d", "count": days}]}}}
+    res = simulate(sc, model=ex._model(ex._LAYERS["ketamine"]))
+    s, t = res["addiction.sensitisation"].values[0, 0], res.time
+    first, last = s[int(np.argmin(abs(t - 22)))], s[int(np.argmin(abs(t - (24 * (days - 1) + 22))))]
+    return 1.0 if last > first > 0 else -1.0
