@@ -140,6 +140,11 @@ def _human_use(use_weeks: int, abstinence_weeks: int, days_per_week: int = 4, gr
     return simulate(sc, model=ex._model(ex._HUMAN), parameters=ex._params("human", None))
 
 
+def _value_at(res, variable: str, t_h: float) -> float:
+    """``variable`` at ``t_h`` hours in the one-patient arm ``a`` (the value_at endpoint)."""
+    return float(res.endpoint_values({"name": "x", "kind": "value_at", "variable": variable, "at": f"{t_h:g} h"}, "a")[0])
+
+
 #: dependence index read as "dependent" (assumed, grade D: the 0-1 index has no clinical anchor)
 DEPENDENT_INDEX = 0.3
 
@@ -157,14 +162,12 @@ def morgan2010_bdi_trend(phase: str = "use") -> float:
     """+1 when the BDI estimate rises over the phase, else -1.  ``use``: from month 1 to month 12 of
     frequent use (4 days a week, 1 g); ``abstinent``: over the 12 months after 12 weeks of such use."""
     if phase == "use":
-        res = _human_use(52, 0)
-        b, t = res["addiction.bdi"].values[0, 0], res.time / 24
-        return 1.0 if b[int(np.argmin(abs(t - 364)))] > b[int(np.argmin(abs(t - 30)))] else -1.0
-    if phase == "abstinent":
-        res = _human_use(12, 52)
-        b, t = res["addiction.bdi"].values[0, 0], res.time / 24
-        return 1.0 if b[-1] > b[int(np.argmin(abs(t - 12 * 7 - 1)))] else -1.0
-    raise ValueError(f"phase: {phase!r}; allowed: use, abstinent")
+        res, (t0, t1) = _human_use(52, 0), (30, 364)
+    elif phase == "abstinent":
+        res, (t0, t1) = _human_use(12, 52), (12 * 7 + 1, 64 * 7)
+    else:
+        raise ValueError(f"phase: {phase!r}; allowed: use, abstinent")
+    return 1.0 if _value_at(res, "addiction.bdi", 24 * t1) > _value_at(res, "addiction.bdi", 24 * t0) else -1.0
 
 
 def rat_sensitisation(dose_mg_kg: float = 10.0, days: int = 10) -> float:
@@ -177,6 +180,6 @@ def rat_sensitisation(dose_mg_kg: float = 10.0, days: int = 10) -> float:
           "arms": {"a": {"regimen": [{"drug": "ketamine", "route": "ip", "dose": f"{dose_mg_kg} mg/kg",
                                       "start": "10 h", "every": "1 d", "count": days}]}}}
     res = simulate(sc, model=ex._model(ex._LAYERS["ketamine"]))
-    s, t = res["addiction.sensitisation"].values[0, 0], res.time
-    first, last = s[int(np.argmin(abs(t - 22)))], s[int(np.argmin(abs(t - (24 * (days - 1) + 22))))]
+    first = _value_at(res, "addiction.sensitisation", 22.0)  # 12 h after the first dose
+    last = _value_at(res, "addiction.sensitisation", 24.0 * (days - 1) + 22.0)  # and after the last
     return 1.0 if last > first > 0 else -1.0

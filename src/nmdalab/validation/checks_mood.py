@@ -70,20 +70,26 @@ def clamped_glutamate(conc_uM: float) -> float:
     return float(pfc_rates(g[0], g[1], *args)[0] / pfc_rates(1.0, 1.0, *args)[0])
 
 
-@lru_cache(maxsize=2)
-def _trial(n: int = 1000, seed: int = 2016):
+def _trd_trial(name: str, duration: str, interval: str, arms: dict, n: int, seed: int):
+    """A virtual TRD trial of the mood-layer model: ``n`` patients per arm (80 +- 15 kg), compiled
+    engine (every patient's numbers independent of the others and of threads)."""
     from .. import simulate
 
+    sc = {"name": name, "duration": duration, "output_interval": interval, "solver": {"engine": "compiled"},
+          "population": {"n": n, "seed": seed, "weight": {"mean": "80 kg", "sd": "15 kg"}, "diagnosis": "trd"},
+          "arms": arms}
+    return simulate(sc, model=_model())
+
+
+@lru_cache(maxsize=2)
+def _trial(n: int = 1000, seed: int = 2016):
     arms = {"ketamine": {"regimen": [{"drug": "ketamine", "dose": "0.5 mg/kg", **INF}]},
             "midazolam": {"regimen": [{"drug": "midazolam", "dose": "0.045 mg/kg", **INF}]},
             "saline": {"regimen": [{"drug": "placebo", **INF}]}}
     # n = 1000 per arm (compiled engine, ~30 s): at n = 80 the saline arm has ~8 expected responders
     # and the odds ratio of one seed swung between ~9 and ~27 on sampling noise alone; at n = 300 a
     # re-draw of the population moved the 24-h response by 0.07 (binomial SE at n = 1000: 0.016)
-    sc = {"name": "single-infusion-trial", "duration": "10 d", "output_interval": "1 h", "solver": {"engine": "compiled"},
-          "population": {"n": n, "seed": seed, "weight": {"mean": "80 kg", "sd": "15 kg"}, "diagnosis": "trd"},
-          "arms": arms}
-    return simulate(sc, model=_model())
+    return _trd_trial("single-infusion-trial", "10 d", "1 h", arms, n, seed)
 
 
 def trial_endpoint(arm: str, kind: str, at: str, scale: str = "madrs") -> float:
@@ -123,15 +129,9 @@ COURSE_TIMES_H = tuple(24.0 * d + 10.0 for d in (0, 2, 4, 7, 9, 11))
 
 @lru_cache(maxsize=1)
 def _course(n: int = 100, seed: int = 2013):
-    from .. import simulate
-
     arm = {"regimen": [{"drug": "ketamine", "dose": "0.5 mg/kg", "route": "iv_infusion", "duration": "40 min",
                         "days": ["mon", "wed", "fri"], "weeks": 2, "time": "10 h"}]}
-    sc = {"name": "repeated-infusion-course", "duration": f"{COURSE_TIMES_H[-1] + 84 * 24:g} h", "output_interval": "2 h",
-          "solver": {"engine": "compiled"},
-          "population": {"n": n, "seed": seed, "weight": {"mean": "80 kg", "sd": "15 kg"}, "diagnosis": "trd"},
-          "arms": {"course": arm}}
-    return simulate(sc, model=_model())
+    return _trd_trial("repeated-infusion-course", f"{COURSE_TIMES_H[-1] + 84 * 24:g} h", "2 h", {"course": arm}, n, seed)
 
 
 def course_endpoint(what: str) -> float:
@@ -145,9 +145,8 @@ def course_endpoint(what: str) -> float:
         return float(np.nanmean(res.endpoint_values({"name": "x", "kind": "response_rate", "scale": "madrs",
                                                      "at": f"{t_last + 24:g} h"}, "course")))
     if what == "fall_2h":
-        m = res["madrs"].sel(arm="course").values
-        k0, k2 = (int(np.argmin(np.abs(res.time - t))) for t in (0.0, COURSE_TIMES_H[0] + 2 / 3 + 2.0))
-        return float(np.mean(m[:, k0] - m[:, k2]))
+        at = f"{COURSE_TIMES_H[0] + 2 / 3 + 2.0:g} h"
+        return -float(np.mean(res.endpoint_values({"name": "x", "kind": "mean_change", "scale": "madrs", "at": at}, "course")))
     if what == "relapse_days":
         from ..analysis.endpoints import summarise_relapse
 
@@ -167,17 +166,12 @@ TRANSFORM2_TIMES_H = tuple(24.0 * d + 10.0 for d in (0, 3, 7, 10, 14, 17, 21, 24
 
 @lru_cache(maxsize=1)
 def _transform2(n: int = 300, seed: int = 2019):
-    from .. import simulate
-
     t = [f"{x:g} h" for x in TRANSFORM2_TIMES_H]
     spray = {"route": "intranasal"}
     arms = {"esketamine": {"regimen": [{"drug": "esketamine", "dose": "56 mg", "at": t[0], **spray},
                                        {"drug": "esketamine", "dose": "84 mg", "at": t[1:], **spray}]},
             "placebo": {"regimen": [{"drug": "placebo", "at": t, **spray}]}}
-    sc = {"name": "transform-2", "duration": "29 d", "output_interval": "6 h", "solver": {"engine": "compiled"},
-          "population": {"n": n, "seed": seed, "weight": {"mean": "80 kg", "sd": "15 kg"}, "diagnosis": "trd"},
-          "arms": arms}
-    return simulate(sc, model=_model())
+    return _trd_trial("transform-2", "29 d", "6 h", arms, n, seed)
 
 
 def transform2_difference(at: str = "28 d") -> float:
