@@ -87,3 +87,24 @@ def test_unknown_intervention_is_a_clear_error():
     sc = {"name": "x", "arms": {"a": {"regimen": DOSE[:0], "interventions": [{"name": "rapamycine"}]}}}
     with pytest.raises(ScenarioError, match=r"arms\.a\.interventions\[0\]\.name.*Did you mean 'rapamycin'"):
         nmdalab.load_scenario(sc)
+
+
+@pytest.fixture(scope="module")
+def rat_doses():
+    arms = {f"d{d:g}": {"regimen": [{"drug": "ketamine", "route": "ip", "dose": f"{d} mg/kg", "at": "0 h"}]}
+            for d in (1.0, 10.0, 80.0)}
+    sc = {"name": "li2010-dose", "species": "rat", "duration": "25 h", "output_interval": "10 min",
+          "population": {"variability": False, "weight": "0.3 kg"}, "arms": arms}
+    return nmdalab.simulate(sc, model=default_model(LAYERS))
+
+
+def test_rat_inverted_u(rat_doses):
+    # Li 2010: 80 mg/kg (anaesthetic) does not activate mTORC1; Zanos 2023 (PMC9908316): excessive
+    # NMDAR inhibition prevents the antidepressant effect.  The veto is set by the early deep block
+    # and outlasts the wash-out glutamate surge; at 10 mg/kg NMDAR activation never falls below rest
+    r = rat_doses
+    assert r["plasticity.nmda_veto"].sel(arm="d10").values.max() < 1e-3  # no veto at the antidepressant dose
+    assert r["plasticity.mtorc1"].sel(arm="d80").values[0][r.time <= 2].max() < 1.3
+    for var in ("plasticity.synaptic_proteins", "plasticity.spines", "plasticity.connectivity"):
+        v = {a: at(r, var, a, 24.0) for a in ("d1", "d10", "d80")}
+        assert v["d10"] > v["d1"] and v["d10"] > v["d80"]

@@ -20,16 +20,28 @@ def _model():
     return default_model(LAYERS)
 
 
-@lru_cache(maxsize=4)
-def _rat(dose_mgkg: float = 10.0, intervention: str = ""):
+#: typical body weights of the rodent experiments (Sprague-Dawley rat, C57BL/6 mouse)
+RODENT_WEIGHT = {"rat": "0.3 kg", "mouse": "0.025 kg"}
+
+
+@lru_cache(maxsize=8)
+def _rat(dose_mgkg: float = 10.0, intervention: str = "", species: str = "rat"):
     from .. import simulate
 
     arm = {"regimen": [{"drug": "ketamine", "route": "ip", "dose": f"{dose_mgkg} mg/kg", "at": "0 h"}]}
     if intervention:
         arm["interventions"] = [{"name": intervention}]
-    sc = {"name": "rat", "species": "rat", "duration": "72 h", "output_interval": "5 min",
-          "population": {"variability": False, "weight": "0.3 kg"}, "arms": {"a": arm}}
+    sc = {"name": species, "species": species, "duration": "72 h", "output_interval": "5 min",
+          "population": {"variability": False, "weight": RODENT_WEIGHT[species]}, "arms": {"a": arm}}
     return simulate(sc, model=_model())
+
+
+def dose_contrasts(variable: str, t: float, dose_mgkg: float, others, species: str = "rat") -> list[float]:
+    """``variable(dose) - variable(other)`` at ``t`` h after ketamine i.p., for each other dose
+    (typical animal): all positive = ``dose`` beats every other (an inverted U when ``others``
+    lie on both sides)."""
+    v = _at(_rat(float(dose_mgkg), "", species), variable, t)
+    return [v - _at(_rat(float(o), "", species), variable, t) for o in others]
 
 
 def _at(res, var, t, arm="a"):
