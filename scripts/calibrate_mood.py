@@ -88,10 +88,14 @@ def scenario(n_pk: int = 0):
     }
 
 
-def simulate_states(n_pk: int = 0):
+def simulate_states(n_pk: int = 0, fixed: dict[str, float] | None = None):
+    """Simulate the three arms once and keep every state; ``fixed``: other parameters set first
+    (``--set``: to explore the ones that change the states, e.g. time constants)."""
     model = default_model(LAYERS)
-    res = nmdalab.simulate(scenario(n_pk), model=model, states=True)
     ps = nmdalab.load_parameters("human")
+    if fixed:
+        ps = ps.with_values(**{k.replace(".", "__"): v for k, v in fixed.items()})
+    res = nmdalab.simulate(scenario(n_pk), model=model, parameters=ps, states=True)
     bound = ps.bind(model)
     return model, res, bound
 
@@ -204,8 +208,18 @@ def main(argv=None) -> int:
     ap.add_argument("--write", action="store_true", help="write the fitted values into human-mood.yaml")
     ap.add_argument("--n-pk", type=int, default=0,
                     help="experiment: simulate N patients per arm with PK/PD variability (default 0: typical patient)")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="experiment: fix another parameter first (e.g. plasticity.k_synaptic_turnover=0.005); "
+                         "not written by --write")
     args = ap.parse_args(argv)
-    model, res, bound = simulate_states(args.n_pk)
+    fixed = {}
+    for item in args.set:
+        name, _, val = item.partition("=")
+        try:
+            fixed[name.strip()] = float(val)
+        except ValueError:
+            raise SystemExit(f"--set {item!r}: expected NAME=number") from None
+    model, res, bound = simulate_states(args.n_pk, fixed)
     # fixed start: reruns reproduce.  mood.expectation_saline acts only on the saline arm, so it is
     # fitted in one dimension to the saline term between Nelder-Mead rounds over the others (a
     # 6-D simplex stalls in this nearly separable direction)
