@@ -111,6 +111,17 @@ def trial_endpoint(arm: str, kind: str, at: str, scale: str = "madrs") -> float:
     return float(np.nanmean(v))
 
 
+def response_kept(visits=(24.0, 48.0, 72.0, 168.0), arm: str = "ketamine") -> float:
+    """Fraction of the responders at the first visit who are responders at every later visit
+    (Zarate 2006: "kept response for at least 1 week"; visits in h after the start of the infusion)."""
+    res = _trial()
+    first, *later = visits
+    resp = {t: res.endpoint_values({"name": "x", "kind": "response_rate", "scale": "madrs", "at": f"{t:g} h"}, arm) > 0.5
+            for t in visits}
+    kept = np.logical_and.reduce([resp[first], *(resp[t] for t in later)])
+    return float(kept.sum() / resp[first].sum())
+
+
 def odds_ratio(at: str = "24 h") -> float:
     """Odds ratio of response, ketamine vs saline (0.5 added to every cell, Haldane)."""
     n = _trial().data.sizes["patient"]
