@@ -205,6 +205,32 @@ def test_chain_rule_jacobian_through_intermediates_matches_finite_differences():
     np.testing.assert_allclose(cm.jac(0.0, y, p), fd, rtol=1e-7, atol=1e-10)  # O(h^2) differencing error
 
 
+def test_initial_value_from_another_layers_output():
+    """A state may start at an input: composition resolves it through the providing layer's output and
+    initial states (here y = 2 x with x(0) = p, so z(0) = 2 p + 1); a circle of such initials is an error."""
+    from nmdalab.errors import ModelError
+
+    a = Submodel("a")
+    p = a.parameter("p", "1")
+    x = a.state("x", "1", "x", initial=p)
+    a.rate(x, -x)
+    a.output("a.y", 2 * x, "1", "y")
+    b = Submodel("b")
+    z = b.state("z", "1", "z", initial=b.input("a.y", "1") + 1)
+    b.rate(z, 0)
+    cm = compose(a, b).compile()
+    np.testing.assert_allclose(cm.initial(np.array([3.0])), [3.0, 7.0])
+    c = Submodel("c")
+    u = c.state("u", "1", "u", initial=c.input("c.v_out", "1"))
+    v = c.state("v", "1", "v", initial=c.input("c.u_out", "1"))
+    c.rate(u, 0)
+    c.rate(v, 0)
+    c.output("c.u_out", u, "1", "u")
+    c.output("c.v_out", v, "1", "v")
+    with pytest.raises(ModelError, match="circular initial values"):
+        compose(c)
+
+
 def test_algebraic_loop_is_an_error():
     from nmdalab.errors import ModelError
 

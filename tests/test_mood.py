@@ -84,6 +84,31 @@ def test_excessive_block_veto_is_off_in_human_doses(trial):
         assert trial["plasticity.nmda_veto"].sel(arm=arm).values.max() < 1e-3
 
 
+def _untreated_madrs(serum_mg, regimen=(), duration="28 d"):
+    sc = {"name": f"mg-{serum_mg}", "duration": duration, "output_interval": "1 d",
+          "population": {"variability": False, "diagnosis": "trd", "serum_mg": serum_mg},
+          "arms": {"a": {"regimen": list(regimen)}}}
+    return nmdalab.simulate(sc, model=default_model(LAYERS))["madrs"].values[0, 0]
+
+
+def test_magnesium_status_is_not_an_antidepressant_or_a_depressant_of_ketamines_size(trial):
+    """Serum Mg at the ends of the reference range (0.7 and 1.0 mM), held for four weeks without a drug,
+    and one 4 g IV magnesium sulfate infusion each move MADRS by less than one ketamine infusion's drug
+    effect at 24 h (ketamine - midazolam, same expectation): neither Mg status nor IV Mg is a rapid
+    antidepressant or depressant of ketamine's size in the clinic.  Before the eEF2K set point
+    (plasticity.eef2k_homeostasis) 0.7 mM drove MADRS from 33 to 60 within a week, 1.0 mM to 22, and the
+    infusion to 3 at 24 h."""
+    k24 = int(np.argmin(abs(trial.time - 24)))
+    ket_effect = madrs(trial, "midazolam")[k24] - madrs(trial, "ketamine")[k24]
+    assert ket_effect > 5
+    for serum in ("0.7 mM", "1.0 mM"):
+        m = _untreated_madrs(serum)
+        assert np.max(np.abs(m - m[0])) < ket_effect, serum
+    iv = _untreated_madrs("0.85 mM", [{"drug": "magnesium_sulfate", "dose": "4 g", "route": "iv_infusion",
+                                       "duration": "20 min", "at": "0 h"}], duration="3 d")
+    assert iv[0] - iv[1] < ket_effect
+
+
 def test_dose_response_rising_limb(trial):
     """The rising limb alone: 0.5 mg/kg beats 0.1 mg/kg at 24 h (Fava et al. 2020 Mol Psychiatry 25:1592, recalled:
     0.5 and 1.0 mg/kg separate from active placebo, 0.1 mg/kg does not); by at least 2 MADRS points,

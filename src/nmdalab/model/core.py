@@ -2,7 +2,9 @@
 
 A :class:`Submodel` declares
 
-* **states** (``central``, ``peripheral`` ...) with a unit and an initial value,
+* **states** (``central``, ``peripheral`` ...) with a unit and an initial value (an expression of
+  parameters, or of inputs: a state may start *at* another layer's output, resolved at composition
+  from the providing layer's own initial states; e.g. a set point that starts adapted),
 * **parameters** it needs, by name and expected unit (values come from a parameter set),
 * **inputs**: dotted interface addresses provided by another submodel (``brain.s_ketamine``),
 * **outputs**: dotted addresses it provides, as expressions of its states and parameters,
@@ -26,7 +28,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import sympy as sp
@@ -300,15 +302,51 @@ def compose(*submodels: Submodel) -> Model:
         unknown = r.free_symbols - known
         if unknown:
             raise ModelError(f"rate of {s.name} uses undeclared symbols {sorted(map(str, unknown))}")
-    for s in states:
-        unknown = s.initial.free_symbols - set(par_syms)
-        if unknown:
-            raise ModelError(f"initial value of {s.name} uses symbols that are not parameters: {sorted(map(str, unknown))}")
+    states = _resolve_initials(states, state_syms, alg, set(par_syms))
     for sym, e in alg.items():
         unknown = e.free_symbols - known
         if unknown:
             raise ModelError(f"output {sym} uses undeclared symbols {sorted(map(str, unknown))}")
     return Model(list(submodels), states, par_list, rates, outs, state_syms, par_syms, [(s, alg[s]) for s in order])
+
+
+def _resolve_initials(states: list[State], state_syms: list[sp.Symbol], alg: dict[sp.Symbol, sp.Expr],
+                      par_syms: set[sp.Symbol]) -> list[State]:
+    """States whose initial value uses inputs get it as an expression of parameters only.
+
+    Every input (output of another layer) is replaced by its defining expression, every state in it
+    by that state's own (resolved) initial value, and time by 0: the state starts at the value its
+    input has at t = 0.  Circular initial values and symbols that are neither parameters nor
+    resolvable are errors.
+    """
+    by_sym = dict(zip(state_syms, states))
+    done: dict[sp.Symbol, sp.Expr] = {}
+
+    def resolve(sym: sp.Symbol, path: tuple) -> sp.Expr:
+        if sym in done:
+            return done[sym]
+        if sym in path:
+            cyc = " -> ".join(by_sym[x].name for x in [*path, sym])
+            raise ModelError(f"circular initial values: {cyc}")
+        e = by_sym[sym].initial
+        for _ in range(len(alg) + 1):  # inline outputs until only states and parameters are left
+            inner = e.free_symbols & alg.keys()
+            if not inner:
+                break
+            e = e.xreplace({a: alg[a] for a in inner})
+        e = e.xreplace({x: resolve(x, (*path, sym)) for x in e.free_symbols & by_sym.keys()}).xreplace({t: 0})
+        unknown = e.free_symbols - par_syms
+        if unknown:
+            raise ModelError(f"initial value of {by_sym[sym].name} uses symbols that are not parameters: "
+                             f"{sorted(map(str, unknown))}")
+        done[sym] = e
+        return e
+
+    out = []
+    for sym, st in zip(state_syms, states):
+        e = resolve(sym, ())
+        out.append(st if e == st.initial else replace(st, initial=e))
+    return out
 
 
 def _topological(alg: dict[sp.Symbol, sp.Expr]) -> list[sp.Symbol]:

@@ -9,8 +9,19 @@ Two arms drive BDNF (Autry et al. 2011; Li et al. 2010)
 * **resting block -> eEF2K**: resting NMDA Ca2+ keeps eEF2K active; its activity follows the
   pyramidal NMDA conductance (``circuit.pyramidal_nmda``, so Mg2+ also matters)::
 
-      d pE/dt = k_pe (g_E^h_ek - pE)           (p-eEF2, relative)
-      T      = pE^(-h_tr)                     (elongation / dendritic BDNF translation)
+      d pE/dt = k_pe (g_E^h_ek G^(-f_h h_ek) - pE)    (p-eEF2, relative)
+      T      = pE^(-h_tr)                              (elongation / dendritic BDNF translation)
+
+  ``G`` is the homeostatic set point of the resting-Ca2+ sensor: it follows ``g_E`` over about a
+  day, ``dG/dt = k_h (g_E - G)``, and a fraction ``f_h`` of a sustained shift is compensated
+  (homeostatic plasticity restores synaptic drive over one to two days after a sustained change
+  in activity; Turrigiano et al. 1998 Nature 391:892).  Ketamine's block lasts hours, so its
+  eEF2K response is untouched (``G`` moves < 1% after a 40-min infusion), while a sustained shift
+  of the resting Mg2+ block mostly is: without ``G`` a serum Mg of 0.7 mM (CSF -13%) held p-eEF2 at
+  1.3x for as long as it lasted and drove the TRD MADRS from 33 to 60 within a week, 1.0 mM drove
+  it to 22 and a daily 400 mg oral Mg supplement to 9 by day 7 (issue 4 check).  ``G`` starts at
+  the patient's own resting ``g_E`` (composition resolves it from the magnesium and receptor
+  layers' initial states), so a population with another Mg status starts adapted to it.
 
 * **disinhibition -> AMPA -> release**: ``A = glutamate^(1 - block_ampa)`` (AMPA activation)::
 
@@ -177,6 +188,11 @@ def plasticity_layer() -> Submodel:
     g_sk = P("gsk3_spine_loss", "1", "spine elimination per GSK-3 activity (log-log slope)")
     w_c = P("connectivity_strength", "1", "weight of synaptic strength (proteins per spine) in connectivity")
 
+    k_h = P("k_eef2k_homeostasis", "1/h", "rate at which the eEF2K set point follows a sustained change of resting NMDA conductance")
+    f_h = P("eef2k_homeostasis", "1", "fraction of a sustained shift of resting NMDA conductance that eEF2K compensates")
+    g_set = m.state("eef2k_setpoint", "1", "homeostatic set point of eEF2K (resting pyramidal NMDA conductance it is adapted to)",
+                    initial=g_e)  # starts adapted to the patient's own Mg status
+    m.rate(g_set, k_h * (g_e - g_set))
     pe = m.state("p_eef2", "1", "phosphorylated (inactive) eEF2, relative to rest", initial=1.0)
     bdnf = m.state("bdnf", "1", "BDNF protein available to TrkB, relative to rest", initial=1.0)
     mtor = m.state("mtorc1", "1", "mTORC1 activity (p-mTOR, p-p70S6K, p-4E-BP1), relative to rest", initial=1.0)
@@ -189,7 +205,8 @@ def plasticity_layer() -> Submodel:
     trkb = bdnf**h_trk
     gsk = trkb ** (-h_gsk)
     vgf, igf2, mir = bdnf**h_vgf, bdnf**h_igf, bdnf ** (-h_mir)
-    m.rate(pe, k_pe * (g_e**h_ek - pe))
+    eef2k = g_e**h_ek * g_set ** (-f_h * h_ek)
+    m.rate(pe, k_pe * (eef2k - pe))
     m.rate(bdnf, k_b * ((transl ** (1 - b_tr) * ampa**h_rel) ** (1 - b_bdnf) * E_F ** (-c_b * cort) - bdnf))
     k_von = P("veto_k_on", "1/h", "rate at which an NMDAR-activation deficit sets the veto state")
     k_voff = P("veto_k_off", "1/h", "decay rate of the veto state (synaptic-tag lifetime)")
@@ -209,7 +226,7 @@ def plasticity_layer() -> Submodel:
     m.rate(n, k_e * (formation - n * E_F ** (c_s * cort) * gsk**g_sk))
 
     m.output("plasticity.ampa", ampa, "1", "AMPA receptor activation (relative to rest)")
-    m.output("plasticity.eef2k", g_e**h_ek, "1", "eEF2K activity (relative to rest)")
+    m.output("plasticity.eef2k", eef2k, "1", "eEF2K activity (relative to rest)")
     m.output("plasticity.p_eef2", pe, "1", "phosphorylated eEF2 (relative to rest)")
     m.output("plasticity.bdnf", bdnf, "1", "BDNF protein (relative to rest)")
     m.output("plasticity.trkb", trkb, "1", "TrkB activation (relative to rest)")
