@@ -212,6 +212,8 @@ def main(argv=None) -> int:
                     help="experiment: fix another parameter first (e.g. plasticity.k_synaptic_turnover=0.005); "
                          "not written by --write")
     args = ap.parse_args(argv)
+    if args.set and args.write:
+        ap.error("--write cannot be combined with --set: the fitted values would belong to parameters that are not written")
     fixed = {}
     for item in args.set:
         name, _, val = item.partition("=")

@@ -231,6 +231,25 @@ def test_initial_value_from_another_layers_output():
         compose(c)
 
 
+def test_initial_value_from_a_default_a_self_named_output_and_time():
+    """The other paths of the initial-value resolution: an optional input's default, an output that
+    publishes a state under the state's own name, and time (taken at t = 0)."""
+    import sympy as sp
+
+    from nmdalab.model.core import t
+
+    a = Submodel("a")
+    k = a.parameter("k", "1")
+    x = a.state("x", "1", "x", initial=2 * k)
+    a.rate(x, 0)
+    a.output("a.x", x, "1", "x, under its own name")
+    b = Submodel("b")
+    w = b.state("w", "1", "w", initial=b.input("a.x", "1") * b.input("hpa.gain", "1", default=3.0) + sp.exp(-t))
+    b.rate(w, 0)
+    cm = compose(a, b).compile()
+    np.testing.assert_allclose(cm.initial(np.array([1.5])), [3.0, 3.0 * 3.0 + 1.0])  # x0 = 3, w0 = 3 x0 + e^0
+
+
 def test_algebraic_loop_is_an_error():
     from nmdalab.errors import ModelError
 

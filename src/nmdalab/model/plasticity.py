@@ -105,7 +105,7 @@ inverted U is not reproduced: the model predicts none in humans up to that bolus
 says where the U is tested instead).  The rat 80 mg/kg case
 (signalling.li2010.dose80) failed for the same reason during wash-out (mTORC1 6.3x) until the
 veto was added; the veto leaves 10 mg/kg unchanged (``V`` stays 0) and needs a lifetime above
-~1.3 h, because the rat 80 mg/kg wash-out surge lasts until ~3 h (rat PK).
+~1.5 h, because the rat 80 mg/kg wash-out surge lasts until ~3 h (rat PK).
 
 Interventions (per arm; :mod:`nmdalab.model.mood` sets the ``block_*`` parameters) remove the
 stimulus-induced part of their node and leave resting levels alone, as acute pre-treatment in

@@ -112,14 +112,14 @@ def trial_endpoint(arm: str, kind: str, at: str, scale: str = "madrs") -> float:
 
 
 def response_kept(visits=(24.0, 48.0, 72.0, 168.0), arm: str = "ketamine") -> float:
-    """Fraction of the responders at the first visit who are responders at every later visit
-    (Zarate 2006: "kept response for at least 1 week"; visits in h after the start of the infusion)."""
+    """Fraction of all patients who are responders at every visit (Zarate 2006: "maintained response
+    for at least 1 week"; visits in h after the start of the infusion)."""
     res = _trial()
     first, *later = visits
     resp = {t: res.endpoint_values({"name": "x", "kind": "response_rate", "scale": "madrs", "at": f"{t:g} h"}, arm) > 0.5
             for t in visits}
     kept = np.logical_and.reduce([resp[first], *(resp[t] for t in later)])
-    return float(kept.sum() / resp[first].sum())
+    return float(kept.mean())
 
 
 def odds_ratio(at: str = "24 h") -> float:
