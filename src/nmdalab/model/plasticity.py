@@ -213,7 +213,8 @@ def plasticity_layer() -> Submodel:
     th_v = P("veto_threshold", "1", "NMDAR-activation deficit below which no veto forms")
     n_v = P("veto_power", "1", "steepness of the veto gate (1 - V)^n on the mTORC1 excess")
     veto = m.state("nmda_veto", "1", "veto of the mTORC1 response after excessive NMDAR block", initial=0.0)
-    m.rate(veto, k_von * smooth_pos(1 - glu * g_e - th_v, th_v / 50) * (1 - veto) - k_voff * veto)
+    nmda_act = glu * g_e  # NMDAR activation N: glutamate x available pyramidal conductance
+    m.rate(veto, k_von * smooth_pos(1 - nmda_act - th_v, th_v / 50) * (1 - veto) - k_voff * veto)
     m.rate(mtor, k_m * (1 + (1 - b_mtor) * (trkb**a_m - 1) * ampa**b_m * (1 - veto) ** n_v - mtor))
     m.rate(q, k_q * (mtor ** (1 - b_tr) - q))
     theta = P("synthesis_threshold", "1", "translation excess below which no lasting synaptic change forms")
@@ -233,7 +234,7 @@ def plasticity_layer() -> Submodel:
     m.output("plasticity.erk", trkb, "1", "p-ERK (relative to rest)")
     m.output("plasticity.akt", trkb, "1", "p-Akt (relative to rest)")
     m.output("plasticity.gsk3", gsk, "1", "GSK-3 activity (relative to rest; Ser9 phosphorylation lowers it)")
-    m.output("plasticity.nmda_activation", glu * g_e, "1", "NMDAR activation, glutamate x pyramidal NMDA conductance (relative to rest)")
+    m.output("plasticity.nmda_activation", nmda_act, "1", "NMDAR activation, glutamate x pyramidal NMDA conductance (relative to rest)")
     m.output("plasticity.nmda_veto", veto, "1", "veto of the mTORC1 response after excessive NMDAR block (0 none, 1 full)")
     m.output("plasticity.mtorc1", mtor, "1", "mTORC1 activity, p-mTOR (relative to rest)")
     m.output("plasticity.p70s6k", mtor, "1", "p-p70S6K (relative to rest; read out as mTORC1)")

@@ -25,7 +25,7 @@ RODENT_WEIGHT = {"rat": "0.3 kg", "mouse": "0.025 kg"}
 
 
 @lru_cache(maxsize=8)
-def _rat(dose_mgkg: float = 10.0, intervention: str = "", species: str = "rat"):
+def _rodent(dose_mgkg: float = 10.0, intervention: str = "", species: str = "rat"):
     from .. import simulate
 
     arm = {"regimen": [{"drug": "ketamine", "route": "ip", "dose": f"{dose_mgkg} mg/kg", "at": "0 h"}]}
@@ -40,8 +40,8 @@ def dose_contrasts(variable: str, t: float, dose_mgkg: float, others, species: s
     """``variable(dose) - variable(other)`` at ``t`` h after ketamine i.p., for each other dose
     (typical animal): all positive = ``dose`` beats every other (an inverted U when ``others``
     lie on both sides)."""
-    v = _at(_rat(float(dose_mgkg), "", species), variable, t)
-    return [v - _at(_rat(float(o), "", species), variable, t) for o in others]
+    v = _at(_rodent(float(dose_mgkg), "", species), variable, t)
+    return [v - _at(_rodent(float(o), "", species), variable, t) for o in others]
 
 
 def _at(res, var, t, arm="a"):
@@ -51,13 +51,13 @@ def _at(res, var, t, arm="a"):
 
 def rat_value(variable: str, times, dose_mgkg: float = 10.0, intervention: str = ""):
     """``variable`` at ``times`` (h) after ketamine i.p. in a typical rat (a float or a list)."""
-    res = _rat(float(dose_mgkg), intervention)
+    res = _rodent(float(dose_mgkg), intervention)
     out = [_at(res, variable, t) for t in np.atleast_1d(times)]
     return out if np.ndim(times) else out[0]
 
 
 def rat_peak(variable: str, dose_mgkg: float = 10.0, window_h: float = 2.0) -> float:
-    res = _rat(float(dose_mgkg), "")
+    res = _rodent(float(dose_mgkg), "")
     x = res[variable].sel(arm="a").values[0]
     return float(x[res.time <= window_h].max())
 
