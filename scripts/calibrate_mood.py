@@ -13,7 +13,10 @@ Data used (rows of src/nmdalab/data/clinical.csv; validation cases marked ``cali
 
 Fitted parameters: ``mood.beta_connectivity``, ``mood.beta_lhb``, the IIV (omega) of
 ``mood.responsiveness``, ``mood.expectation_saline``, ``mood.expectation_active`` and the IIV of
-``mood.placebo_susceptibility`` (the logit-normal spread of the placebo fraction).
+``mood.placebo_susceptibility`` (the logit-normal spread of the placebo fraction).  The population
+also varies in how long the effect lasts (the IIV of ``plasticity.k_synaptic_turnover`` and its
+correlation with responsiveness, :data:`DURATION_KEYS`): read from the parameter set, chosen on a
+profile (``--duration-omega``, ``--duration-corr``), not fitted.
 Objective: least squares of the rates (weight 1 per fraction) and of the MADRS changes (per 5
 points), minimised with scipy.optimize (Nelder-Mead from a fixed start, so reruns reproduce).
 Rates enter the objective as smooth probabilities (a normal CDF of width 0.03 in relative change,
@@ -21,15 +24,17 @@ Rates enter the objective as smooth probabilities (a normal CDF of width 0.03 in
 rates use the hard thresholds of the trial endpoints.
 
 Speed: the mood outputs (``madrs``) are algebraic in the states and parameters, and the
-expectation state is linear in the per-visit amount.  So the script simulates each arm once for
-the typical patient (TRD, 0.5 mg/kg over 40 min; saline; midazolam 0.045 mg/kg), keeps the
-states, and evaluates the compiled model's own output function for a quadrature population of
-responsiveness (41 normal quantiles), placebo susceptibility (21) and baseline severity (9
-quantiles) at 0, 2, 24, 72 and 168 h; no equation is typed twice.  PK variability is not included
-here: it adds spread in the full trials (24-h remission ~0.36 sampled vs ~0.30 here).
+expectation state is linear in the per-visit amount.  So the script simulates each arm for the
+typical patient (TRD, 0.5 mg/kg over 40 min; saline; midazolam 0.045 mg/kg) once per synaptic
+return rate of a log-spaced grid, keeps the states, and evaluates the compiled model's own output
+function for a quadrature population of responsiveness, placebo susceptibility, baseline severity
+and return rate (normal quantiles, :data:`QUAD`; a patient's states are interpolated between grid
+rates) at 0, 2, 24, 72 and 168 h; no equation is typed twice.  PK variability is not included:
+it adds spread in the full trials.  (Tried for issue 4 with 12 sampled PK patients per arm: the
+fitted 24-h remission moved only 0.303 -> 0.307, so that option was removed.)
 
 Usage: ``.venv/bin/python scripts/calibrate_mood.py [--write]`` (``--write`` updates
-src/nmdalab/parameters/human-mood.yaml).
+src/nmdalab/parameters/human-mood.yaml and human-plasticity.yaml).
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from nmdalab.model.registry import default_model
 from nmdalab.simulate import _compiled
 
 ROOT = Path(__file__).resolve().parents[1]
-YAML = ROOT / "src/nmdalab/parameters/human-mood.yaml"
+PARAMETERS = ROOT / "src/nmdalab/parameters"
 LAYERS = ("pk", "magnesium", "nmda", "circuit", "plasticity", "mood")
 TIMES = (2.0, 24.0, 72.0, 168.0)
 #: Zarate 2006 HDRS-21 ~24.5 at baseline and ~17.5 at 110-230 min (shape only, memory-grade)
@@ -62,57 +67,87 @@ NEWPORT_OR = 9.87
 MURROUGH_MID_RESPONSE = 0.28
 FITTED = ("mood.beta_connectivity", "mood.beta_lhb", "omega:mood.responsiveness",
           "mood.expectation_saline", "mood.expectation_active", "omega:mood.placebo_susceptibility")
+#: how long the effect lasts in each patient: the IIV of the synaptic return rate and the correlation of
+#: its random effect with responsiveness.  Not fitted: read from human-plasticity.yaml (or set with
+#: --duration-omega / --duration-corr to profile them).  Free, the fit runs to the edge of what the
+#: grid can represent (omega 3.4, rho -1: two classes of patients whose effect lasts hours or months),
+#: so they were chosen on a profile with the six mood parameters refitted at each point, within an
+#: assumed bound on omega of 1 (return half-lives from ~12 h to ~26 days at +-2 SD).  Profile
+#: (2026-12-01; objective, smoothed): (0, 0) 0.086; (0.8, -0.95) 0.052; (1.0, -0.7) 0.055;
+#: (1.0, -0.9) 0.046 (adopted); (1.2, -0.9) 0.045
+DURATION_KEYS = ("omega:plasticity.k_synaptic_turnover", "corr:plasticity.k_synaptic_turnover:mood.responsiveness")
+#: fixed start of the six fitted parameters (reruns reproduce)
+START = (5.0, 1.0, 0.9, 0.5, 2.0, 2.0)
 
 
-#: ``--n-pk N`` (experiment, default off): N patients per arm whose PK / receptor / circuit /
-#: plasticity states are simulated with their inter-individual variability (sampled once, fixed
-#: seed, trial weights 80 +- 15 kg); the mood-layer random effects are integrated by a coarser
-#: quadrature (QUAD_PK) on top of each.  Tried for issue 4 (N = 12): it moved the fitted 24-h
-#: remission only from 0.303 to 0.307 and the refit left clinical.han2016.remission24 at 0.363 in
-#: the trial, so the written parameters come from the typical-patient fit.
-PK_SEED = 2016
-QUAD = (41, 21, 9)
-QUAD_PK = (21, 11, 5)
+#: the duration random effect: the typical patient is simulated at each synaptic return rate of a
+#: log-spaced grid around the typical value (DURATION_SPAN natural-log units either side); a patient's
+#: states are interpolated linearly in the log rate between grid points
+DURATION_PARAM = "plasticity.k_synaptic_turnover"
+DURATION_GRID, DURATION_SPAN = 25, 3.0
+#: quadrature nodes: responsiveness, placebo susceptibility, baseline severity, duration (the part
+#: of the duration random effect not shared with responsiveness)
+QUAD = (25, 13, 7, 7)
 
 
-def scenario(n_pk: int = 0):
+def scenario():
     infusion = {"route": "iv_infusion", "duration": "40 min", "at": "0 h"}
-    pop = ({"n": n_pk, "seed": PK_SEED, "weight": {"mean": "80 kg", "sd": "15 kg"}, "diagnosis": "trd"} if n_pk
-           else {"variability": False, "weight": "75 kg", "diagnosis": "trd"})
     return {
         "name": "calibrate-mood", "duration": "7 d", "output_interval": "1 h",
-        **({"solver": {"engine": "batch"}} if n_pk else {}), "population": pop,
+        "population": {"variability": False, "weight": "75 kg", "diagnosis": "trd"},
         "arms": {"ketamine": {"regimen": [{"drug": "ketamine", "dose": "0.5 mg/kg", **infusion}]},
                  "saline": {"regimen": [{"drug": "placebo", **infusion}]},
                  "midazolam": {"regimen": [{"drug": "midazolam", "dose": "0.045 mg/kg", **infusion}]}},
     }
 
 
-def simulate_states(n_pk: int = 0, fixed: dict[str, float] | None = None):
-    """Simulate the three arms once and keep every state; ``fixed``: other parameters set first
-    (``--set``: to explore the ones that change the states, e.g. time constants)."""
-    model = default_model(LAYERS)
-    ps = nmdalab.load_parameters("human")
-    if fixed:
-        ps = ps.with_values(**{k.replace(".", "__"): v for k, v in fixed.items()})
-    res = nmdalab.simulate(scenario(n_pk), model=model, parameters=ps, states=True)
-    bound = ps.bind(model)
-    return model, res, bound
+class States:
+    """The three arms' states of the typical patient on the grid of synaptic return rates."""
+
+    def __init__(self, fixed: dict[str, float] | None = None, times=(0.0, *TIMES)):
+        self.model = default_model(LAYERS)
+        ps = nmdalab.load_parameters("human")
+        if fixed:
+            ps = ps.with_values(**{k.replace(".", "__"): v for k, v in fixed.items()})
+        self.bound = ps.bind(self.model)
+        par = ps[DURATION_PARAM]
+        self.duration = (par.iiv, dict(par.iiv_correlation).get("mood.responsiveness", 0.0))
+        self.k_typical = self.bound.typical[self.bound.names.index(DURATION_PARAM)]
+        self.log_grid = np.log(self.k_typical) + np.linspace(-DURATION_SPAN, DURATION_SPAN, DURATION_GRID)
+        self.times = np.asarray(times)
+        n_states = len(self.model.state_names)
+        ys = []
+        for lk in self.log_grid:
+            res = nmdalab.simulate(scenario(), model=self.model,
+                                   parameters=ps.with_values(**{DURATION_PARAM.replace(".", "__"): float(np.exp(lk))}),
+                                   states=True)
+            k = [int(np.argmin(np.abs(res.time - t))) for t in times]
+            # states are the last n_states variables (some share a name with an output)
+            ys.append(np.stack([np.asarray(res.data.values[a][0][k][:, -n_states:]).T for a in range(len(res.arms))]))
+        self.arms = list(res.arms)
+        self.y = np.stack(ys)  # (grid, arm, state, time)
+
+    def at(self, arm: int, log_k: np.ndarray) -> np.ndarray:
+        """States ``(n_pop, n_states, n_times)`` of arm ``arm`` at the log return rates ``log_k``."""
+        step = self.log_grid[1] - self.log_grid[0]
+        pos = np.clip((log_k - self.log_grid[0]) / step, 0.0, DURATION_GRID - 1 - 1e-9)
+        i, w = pos.astype(int), (pos - pos.astype(int))[:, None, None]
+        return self.y[i, arm] * (1 - w) + self.y[i + 1, arm] * w
 
 
-def population_scores(model, res, bound, x, n_r=None, n_s=None, n_b=None, times=(0.0, *TIMES)):
-    """Per-arm MADRS (quadrature population x ``times``) for parameter vector ``x``.
+def population_scores(st: States, x, quad=QUAD):
+    """Per-arm MADRS (quadrature population x ``st.times``) for parameter vector ``x``.
 
-    The population is a product quadrature over the three random effects that act in the mood
-    layer: responsiveness (``n_r`` normal quantiles), placebo susceptibility (``n_s``) and
-    baseline severity (``n_b``); every point has equal weight.
+    The population is a product quadrature over the four random effects that act here:
+    responsiveness (normal quantiles ``z_r``), placebo susceptibility, baseline severity and the
+    synaptic return rate, whose standard normal is ``rho z_r + sqrt(1 - rho^2) z_d`` (its
+    correlation with responsiveness); every point has equal weight.
     """
+    model, bound = st.model, st.bound
     cm = _compiled(model)
-    if n_r is None:
-        n_r, n_s, n_b = QUAD if res.data.sizes["patient"] == 1 else QUAD_PK
-    b_syn, b_lhb, omega, e_sal, e_act, omega_pl = x
-    z = {k: norm.ppf((np.arange(n) + 0.5) / n) for k, n in (("r", n_r), ("s", n_s), ("b", n_b))}
-    zr, zs, zb = (a.ravel() for a in np.meshgrid(z["r"], z["s"], z["b"], indexing="ij"))
+    b_syn, b_lhb, omega, e_sal, e_act, omega_pl, omega_d, rho = x
+    z = [norm.ppf((np.arange(n) + 0.5) / n) for n in quad]
+    zr, zs, zb, zd = (a.ravel() for a in np.meshgrid(*z, indexing="ij"))
     names = bound.names
     keys = ("mood.beta_connectivity", "mood.beta_lhb", "mood.responsiveness", "mood.baseline_scale",
             "mood.placebo_susceptibility")
@@ -123,25 +158,18 @@ def population_scores(model, res, bound, x, n_r=None, n_s=None, n_b=None, times=
     P[idx["mood.responsiveness"]] = np.exp(omega * zr)
     P[idx["mood.placebo_susceptibility"]] = np.exp(omega_pl * zs)
     P[idx["mood.baseline_scale"]] = np.exp(omega_b * zb)
-    k = [int(np.argmin(np.abs(res.time - t))) for t in times]
+    log_k = np.log(st.k_typical) + omega_d * (rho * zr + np.sqrt(1.0 - rho**2) * zd)
+    pb = np.broadcast_to(P[:, :, None], (*P.shape, st.times.size))
     out = {}
-    n_states = len(model.state_names)
-    n_pk = res.data.sizes["patient"]
-    for a, arm in enumerate(res.arms):
-        # states are the last n_states variables (some share a name with an output)
-        y = np.array(res.data.values[a][:, k][:, :, -n_states:].transpose(2, 0, 1))  # (n_states, n_pk, n_times)
+    for a, arm in enumerate(st.arms):
+        y = st.at(a, log_k).transpose(1, 0, 2).copy()  # (n_states, n_pop, n_times)
         # expectation states are linear in the per-visit amount: rescale them
         old = bound.typical[names.index("mood.expectation_active" if arm != "saline" else "mood.expectation_saline")]
         new = e_act if arm != "saline" else e_sal
         for s in ("mood.expectation", "mood.placebo_response"):
             y[model.state_index(s)] *= new / old
-        # every PK patient's states under every quadrature point of the mood random effects
-        shape = (n_pk, P.shape[1], y.shape[2])
-        yb = np.broadcast_to(y[:, :, None, :], (y.shape[0], *shape)).reshape(y.shape[0], -1, y.shape[2])
-        pb = np.broadcast_to(P[:, None, :, None], (P.shape[0], *shape)).reshape(P.shape[0], -1, y.shape[2])
-        o = cm.outputs(yb, pb)  # (n_outputs, n_pk * n_pop, n_times)
-        out[arm] = o[model.output_names.index("madrs")]
-    return out, np.asarray(times)
+        out[arm] = cm.outputs(y, pb)[model.output_names.index("madrs")]
+    return out, st.times
 
 
 #: smoothing of the response / remission thresholds in the objective (rater noise, about one
@@ -149,8 +177,8 @@ def population_scores(model, res, bound, x, n_r=None, n_s=None, n_b=None, times=
 SMOOTH_REL, SMOOTH_POINTS = 0.03, 1.0
 
 
-def summary(model, res, bound, x, smooth=True):
-    madrs, time = population_scores(model, res, bound, x)
+def summary(st: States, x, smooth=True):
+    madrs, time = population_scores(st, x)
     s = {}
     for arm, m in madrs.items():
         base = m[:, 0]
@@ -174,10 +202,10 @@ def saline_target() -> float:
     return odds_p / (1 + odds_p)
 
 
-def objective(x, model, res, bound):
-    if min(x) <= 0:
+def objective(x, st: States):
+    if min(x[:6]) <= 0:
         return 1e6
-    s = summary(model, res, bound, x)
+    s = summary(st, x)
     err = 0.0
     t_on, rel_on = ZARATE_ONSET
     err += 0.25 * ((s[("ketamine", "relative", t_on)] - rel_on) / 0.1) ** 2  # memory-grade: low weight
@@ -191,29 +219,42 @@ def objective(x, model, res, bound):
 
 
 def write(values: dict[str, float]) -> None:
-    text = YAML.read_text()
+    """Update each fitted number in place in the parameter file of its layer (all or nothing)."""
+    texts = {}
     for key, val in values.items():
-        if key.startswith("omega:"):
-            name = key[6:]
-            text, n = re.subn(rf"^({re.escape(name)}: {{.*?iiv: )[0-9.eE+-]+", rf"\g<1>{val:.4g}", text, flags=re.M)
+        kind, _, name = key.rpartition(":") if key.startswith(("omega:", "corr:")) else ("", "", key)
+        if kind.startswith("corr:"):  # corr:A:B -> the iiv_correlation of A with B
+            name, other = kind[5:], name
+            pattern = rf"^({re.escape(name)}: {{.*?iiv_correlation: {{{re.escape(other)}: )[0-9.eE+-]+"
+        elif kind == "omega":
+            pattern = rf"^({re.escape(name)}: {{.*?iiv: )[0-9.eE+-]+"
         else:
-            text, n = re.subn(rf"^({re.escape(key)}: {{value: )[0-9.eE+-]+", rf"\g<1>{val:.4g}", text, flags=re.M)
+            pattern = rf"^({re.escape(name)}: {{value: )[0-9.eE+-]+"
+        path = PARAMETERS / f"human-{name.split('.')[0]}.yaml"
+        text = texts.get(path, path.read_text())
+        text, n = re.subn(pattern, rf"\g<1>{val:.4g}", text, flags=re.M)
         if n != 1:
-            raise SystemExit(f"could not update {key} in {YAML}")
-    YAML.write_text(text)
+            raise SystemExit(f"could not update {key} in {path}")
+        texts[path] = text
+    for path, text in texts.items():
+        path.write_text(text)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--write", action="store_true", help="write the fitted values into human-mood.yaml")
-    ap.add_argument("--n-pk", type=int, default=0,
-                    help="experiment: simulate N patients per arm with PK/PD variability (default 0: typical patient)")
+    ap.add_argument("--write", action="store_true",
+                    help="write the fitted values into human-mood.yaml and human-plasticity.yaml")
+    ap.add_argument("--duration-omega", type=float, default=None,
+                    help="experiment: IIV of plasticity.k_synaptic_turnover (default: the parameter set's)")
+    ap.add_argument("--duration-corr", type=float, default=None,
+                    help="experiment: its correlation with mood.responsiveness (default: the parameter set's)")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="experiment: fix another parameter first (e.g. plasticity.k_synaptic_turnover=0.005); "
                          "not written by --write")
     args = ap.parse_args(argv)
-    if args.set and args.write:
-        ap.error("--write cannot be combined with --set: the fitted values would belong to parameters that are not written")
+    if (args.set or args.duration_omega is not None or args.duration_corr is not None) and args.write:
+        ap.error("--write cannot be combined with --set or --duration-*: the fitted values would belong to parameters "
+                 "that are not written")
     fixed = {}
     for item in args.set:
         name, _, val = item.partition("=")
@@ -221,11 +262,16 @@ def main(argv=None) -> int:
             fixed[name.strip()] = float(val)
         except ValueError:
             raise SystemExit(f"--set {item!r}: expected NAME=number") from None
-    model, res, bound = simulate_states(args.n_pk, fixed)
+    st = States(fixed)
     # fixed start: reruns reproduce.  mood.expectation_saline acts only on the saline arm, so it is
     # fitted in one dimension to the saline term between Nelder-Mead rounds over the others (a
-    # 6-D simplex stalls in this nearly separable direction)
-    x = np.array([5.0, 1.0, 0.9, 0.5, 2.0, 2.0])
+    # simplex stalls in this nearly separable direction)
+    omega_d, rho = st.duration
+    omega_d = omega_d if args.duration_omega is None else args.duration_omega
+    rho = rho if args.duration_corr is None else args.duration_corr
+    if omega_d < 0 or not -1 < rho < 1:
+        raise SystemExit(f"duration random effect: omega {omega_d} must be >= 0 and the correlation {rho} in (-1, 1)")
+    x = np.array([*START, omega_d, rho])
     free = [0, 1, 2, 4, 5]
     for _ in range(3):
 
@@ -234,21 +280,21 @@ def main(argv=None) -> int:
             y[free] = v
             return y
 
-        fit = minimize(lambda v: objective(full(v), model, res, bound), x[free], method="Nelder-Mead",
+        fit = minimize(lambda v: objective(full(v), st), x[free], method="Nelder-Mead",
                        options={"maxiter": 400, "xatol": 1e-3, "fatol": 1e-6})
         x = full(fit.x)
 
         def saline_err(e, x=x):
             y = x.copy()
             y[3] = e
-            return (summary(model, res, bound, y)[("saline", "response", 24.0)] - saline_target()) ** 2
+            return (summary(st, y)[("saline", "response", 24.0)] - saline_target()) ** 2
 
         x[3] = minimize_scalar(saline_err, bounds=(1e-3, 5.0), method="bounded", options={"xatol": 1e-3}).x
-    fit.x, fit.fun = x, objective(x, model, res, bound)
-    s = summary(model, res, bound, fit.x, smooth=False)  # reported with the hard thresholds of the endpoints
+    fit.x, fit.fun = x, objective(x, st)
+    s = summary(st, fit.x, smooth=False)  # reported with the hard thresholds of the endpoints
     print(f"objective {fit.fun:.4g} ({fit.nit} iterations, {fit.message})")
-    for name, v in zip(FITTED, fit.x):
-        print(f"  {name:34s} {v:.4g}")
+    for name, v in zip(FITTED + DURATION_KEYS, fit.x):
+        print(f"  {name:58s} {v:.4g}" + ("" if name in FITTED else "  (fixed)"))
     print("ketamine response / remission (model vs Han 2016):")
     print(f"  2 h relative change {s[('ketamine', 'relative', 2.0)]:.3f} vs {ZARATE_ONSET[1]:.3f} (Zarate 2006 shape)")
     for t, r, q in zip(TIMES[1:], HAN_RESPONSE, HAN_REMISSION):
@@ -263,7 +309,7 @@ def main(argv=None) -> int:
         print(f"  24 h odds ratio ketamine vs saline (population quadrature): {r_k / (1 - r_k) / (r_p / (1 - r_p)):.2f}")
     if args.write:
         write(dict(zip(FITTED, fit.x)))
-        print(f"wrote {YAML}")
+        print(f"wrote {PARAMETERS}/human-mood.yaml and human-plasticity.yaml")
     return 0
 
 

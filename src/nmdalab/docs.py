@@ -39,7 +39,7 @@ def model_text(species: str = "human", drug: str = "ketamine") -> str:
         if par is None:
             out.append(f"  {spec.name:28s} MISSING from parameter set ({spec.unit})")
             continue
-        iiv = f", IIV {par.iiv:g}" + (" logit" if par.iiv_kind == "logit" else "") if par.iiv else ""
+        iiv = f", IIV {par.iiv:g}" + (" logit" if par.iiv_kind == "logit" else "") + _corr(par) if par.iiv else ""
         out.append(f"  {spec.name:28s} {par.value:g} {par.unit} [{par.grade}{iiv}]  {par.source}")
     out += ["", "OUTPUTS"]
     for o in model.outputs:
@@ -70,5 +70,11 @@ def model_markdown(species: str = "human", drug: str = "ketamine") -> str:
         if par is None:
             out.append(f"| `{spec.name}` | MISSING | {spec.unit} | | | |")
         else:
-            out.append(f"| `{spec.name}` | {par.value:g} | {par.unit} | {par.grade} | {par.iiv or ''} | {par.source} |")
+            iiv = f"{par.iiv:g}{_corr(par)}" if par.iiv else ""
+            out.append(f"| `{spec.name}` | {par.value:g} | {par.unit} | {par.grade} | {iiv} | {par.source} |")
     return "\n".join(out)
+
+
+def _corr(par) -> str:
+    """`` (r -0.9 with mood.responsiveness)`` for a parameter with correlated random effects."""
+    return "".join(f" (r {rho:g} with {other})" for other, rho in par.iiv_correlation)

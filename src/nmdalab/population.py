@@ -22,6 +22,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from . import units
+from .errors import ParameterError
 from .parameters import BoundParameters
 
 #: covariate draws are truncated at this many standard deviations
@@ -85,9 +86,36 @@ def standard_normal_keyed(seed: int, arm_index: int, index: int, key: int) -> fl
     return float(ndtri(((word >> 11) + 0.5) * 2.0**-53))
 
 
+def _correlation_factor(varying, correlation, names):
+    """``(order, L)``: the varying parameters that take part in a correlation, declaring ones last,
+    and the Cholesky factor of their correlation matrix; ``(None, None)`` when there is none."""
+    vary = set(int(j) for j in varying)
+    pairs = [(int(j), int(k), float(r)) for j, k, r in correlation if j in vary and k in vary]
+    if not pairs:
+        return None, None
+    declaring = {j for j, _, _ in pairs}
+    involved = declaring | {k for _, k, _ in pairs}
+    order = sorted(involved - declaring) + sorted(declaring)
+    pos = {j: n for n, j in enumerate(order)}
+    R = np.eye(len(order))
+    for j, k, r in pairs:
+        a, b = pos[j], pos[k]
+        if R[a, b] not in (0.0, r):
+            raise ParameterError(f"iiv_correlation between {names[j]} and {names[k]} is given twice "
+                                 f"({R[a, b]:g} and {r:g})")
+        R[a, b] = R[b, a] = r
+    try:
+        L = np.linalg.cholesky(R)
+    except np.linalg.LinAlgError:
+        raise ParameterError("iiv_correlation: the correlations of "
+                             f"{', '.join(names[j] for j in order)} do not form a valid correlation matrix "
+                             "(not positive definite)") from None
+    return np.array(order), L
+
+
 def sample(arm: str, arm_index: int, n: int, seed: int, variability: bool, weight, age,
            default_weight: float, n_params: int, omega: np.ndarray, serum_mg=None, start: int = 0,
-           names=None) -> list[Patient]:
+           names=None, correlation=()) -> list[Patient]:
     """Draw ``n`` patients of one arm, indices ``start`` to ``start + n - 1`` (one typical patient,
     index 0, when ``variability`` is false).
 
@@ -95,7 +123,10 @@ def sample(arm: str, arm_index: int, n: int, seed: int, variability: bool, weigh
     patient's generator ``(seed, arm_index, i)``; the random effect of each parameter with
     ``omega > 0`` from its own stream keyed by ``names[j]`` (:func:`standard_normal_keyed`).
     ``names`` (the model's parameter names, aligned with ``omega``) is required when
-    ``variability`` is true.
+    ``variability`` is true.  ``correlation`` (``BoundParameters.correlation``: ``(j, k, rho)``)
+    correlates the random effects of ``j`` and ``k``: the standard normals of the varying parameters
+    are multiplied by the Cholesky factor of their correlation matrix, ordered so that the parameters
+    that declare a correlation come last; a parameter that declares none keeps its own draw.
     """
     w_mean, w_sd = _dist(weight, "kg", default_weight)
     a_mean, a_sd = _dist(age, "year", 40.0)
@@ -107,14 +138,17 @@ def sample(arm: str, arm_index: int, n: int, seed: int, variability: bool, weigh
         raise ValueError("sample: names (the parameter names aligned with omega) are needed for variability")
     varying = np.flatnonzero(np.asarray(omega) != 0)
     keys = {j: name_key(names[j]) for j in varying}
+    order, chol = _correlation_factor(varying, correlation, names)
     out = []
     for i in range(start, start + n):
         rng = np.random.default_rng([seed, arm_index, i])
         w = _truncated_normal(rng, w_mean, w_sd, lower=0.2 * w_mean)
         a = _truncated_normal(rng, a_mean, a_sd, lower=0.0)
         mg = _truncated_normal(rng, mg_mean, mg_sd, lower=0.1) if serum_mg is not None else None
-        eta = np.zeros(n_params)
+        z = np.zeros(n_params)
         for j in varying:
-            eta[j] = omega[j] * standard_normal_keyed(seed, arm_index, i, keys[j])
-        out.append(Patient(arm, i, w, a, eta, mg))
+            z[j] = standard_normal_keyed(seed, arm_index, i, keys[j])
+        if chol is not None:
+            z[order] = chol @ z[order]
+        out.append(Patient(arm, i, w, a, np.asarray(omega) * z, mg))
     return out

@@ -170,7 +170,7 @@ def simulate_arm(
         raise ValueError("patients must be a contiguous range")
     sampled = population.sample(arm, a, len(rng), pop.seed, pop.variability, pop.weight, pop.age,
                                 default_w, len(bound.names), bound.omega, pop.serum_mg, start=rng.start,
-                                names=bound.names)
+                                names=bound.names, correlation=bound.correlation)
     P = np.empty((len(bound.names), len(sampled)))
     events, cov_rows = [], []
     for k, pat in enumerate(sampled):

@@ -40,6 +40,9 @@ class Parameter:
     grade: str
     iiv: float = 0.0  # omega: SD of the random effect on the log (or logit) scale
     iiv_kind: str = "lognormal"  # lognormal | logit
+    #: correlations of this parameter's random effect with others' (NONMEM's OMEGA BLOCK, declared by
+    #: the dependent parameter): ((other name, rho), ...)
+    iiv_correlation: tuple = ()
     allometry: float = 0.0  # exponent on (weight / reference weight)
     description: str = ""
     origin: str = ""  # parameter-set file it came from
@@ -86,7 +89,7 @@ class ParameterSet:
 
     def bind(self, model) -> BoundParameters:
         """Check against ``model`` and convert typical values to the model's units."""
-        values, omega, kinds, allo = [], [], [], []
+        values, omega, kinds, allo, corr = [], [], [], [], []
         missing = [p.name for p in model.parameters if p.name not in self.parameters]
         if missing:
             raise ParameterError(f"parameter set {self.name} lacks {', '.join(missing)}")
@@ -96,6 +99,11 @@ class ParameterSet:
             omega.append(par.iiv)
             kinds.append(par.iiv_kind)
             allo.append(par.allometry)
+        names = [p.name for p in model.parameters]
+        for j, spec in enumerate(model.parameters):
+            for other, rho in self.parameters[spec.name].iiv_correlation:
+                if other in names:  # a partner outside this model (layer not loaded) has no random effect here
+                    corr.append((j, names.index(other), rho))
         ref = self.meta.get("reference_weight", {"value": 70, "unit": "kg"})
         return BoundParameters(
             names=[p.name for p in model.parameters],
@@ -103,6 +111,7 @@ class ParameterSet:
             omega=np.array(omega),
             logit=np.array([k == "logit" for k in kinds]),
             allometry=np.array(allo),
+            correlation=tuple(corr),
             reference_weight=convert(ref["value"], ref["unit"], "kg"),
             source=self,
         )
@@ -128,6 +137,8 @@ class BoundParameters:
     allometry: np.ndarray
     reference_weight: float
     source: ParameterSet
+    #: correlated random effects: ``(j, k, rho)``, parameter ``j`` (which declares it) with ``k``
+    correlation: tuple = ()
 
     def individual(self, weight_kg: float, eta: np.ndarray) -> np.ndarray:
         """Individual values: ``typical * (weight/ref)^allometry`` with random effects ``eta``.
@@ -205,6 +216,26 @@ def _load_uncached(name: str) -> ParameterSet:
     return _load_one(name)
 
 
+def _correlations(origin: str, key: str, raw) -> tuple:
+    """``iiv_correlation: {other.parameter: rho}`` -> ``((other, rho), ...)``, each rho in (-1, 1)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise ParameterError(f"{origin}: parameter '{key}' iiv_correlation must be a mapping "
+                             f"{{other.parameter: rho}}, got {raw!r}")
+    out = []
+    for other, rho in raw.items():
+        try:
+            rho = float(rho)
+        except (TypeError, ValueError):
+            rho = float("nan")
+        if not -1.0 < rho < 1.0:
+            raise ParameterError(f"{origin}: parameter '{key}' iiv_correlation with '{other}' is {raw[other]!r}; "
+                                 "allowed: a number strictly between -1 and 1")
+        out.append((str(other), rho))
+    return tuple(out)
+
+
 def _load_one(name: str) -> ParameterSet:
     if name.endswith((".yaml", ".yml")):
         with open(name) as fh:
@@ -234,6 +265,7 @@ def _load_one(name: str) -> ParameterSet:
                 grade=str(entry["grade"]),
                 iiv=float(entry.get("iiv", 0.0)),
                 iiv_kind=str(entry.get("iiv_kind", "lognormal")),
+                iiv_correlation=_correlations(origin, key, entry.get("iiv_correlation")),
                 allometry=float(entry.get("allometry", 0.0)),
                 description=str(entry.get("description", "")),
                 origin=origin,

@@ -130,6 +130,24 @@ def odds_ratio(at: str = "24 h") -> float:
     return float(((k + 0.5) / (n - k + 0.5)) / ((p + 0.5) / (n - p + 0.5)))
 
 
+def effect_size(at: str = "24 h", control: str = "saline") -> float:
+    """Hedges' g of the MADRS change from baseline, ketamine vs ``control`` (positive: ketamine
+    better): difference of the mean changes over the pooled SD, small-sample factor 1 - 3/(4(2n) - 9)."""
+    from ..units import to
+
+    res = _trial()
+    k = int(np.argmin(np.abs(res.time - to(at, "h", "at"))))
+    ch = {a: res["madrs"].sel(arm=a).values[:, k] - res["madrs"].sel(arm=a).values[:, 0] for a in ("ketamine", control)}
+    n = ch["ketamine"].size
+    sd = np.sqrt((ch["ketamine"].var(ddof=1) + ch[control].var(ddof=1)) / 2)
+    return float((ch[control].mean() - ch["ketamine"].mean()) / sd * (1 - 3 / (4 * 2 * n - 9)))
+
+
+def effect_size_ratio(at: str = "168 h", reference: str = "24 h", control: str = "saline") -> float:
+    """Hedges' g at ``at`` over g at ``reference`` (how much of the standardised effect is left)."""
+    return effect_size(at, control) / effect_size(reference, control)
+
+
 def peak_effect_time() -> float:
     """Time (h) of the largest mean MADRS difference ketamine - saline."""
     res = _trial()
