@@ -53,6 +53,22 @@ def test_time_course_shape(trial):
     assert drop[-1] < 0.35 * drop[k_peak]  # mostly lost by day 10 (Kishimoto: superiority lost by days 10-12)
 
 
+@pytest.mark.xfail(strict=True, reason="known gap (docs/validation.md, clinical.zarate2006.effect_fade): the patients "
+                   "whose effect lasts are the responsive ones (plasticity.k_synaptic_turnover iiv_correlation, needed by the "
+                   "pooled day-7 rates of Han 2016), so the population's mean ketamine-saline difference keeps 65% of its "
+                   "peak at day 10 (47% without that random effect: the mean over a log-normal responsiveness and the "
+                   "ketamine arm's larger expectation also outlast the typical patient's effect)")
+def test_population_effect_mostly_lost_by_day_10():
+    """The population version of the last check of test_time_course_shape: Kishimoto 2016 (superiority lost by
+    days 10-12) and Zarate 2006 compare arm means, not the typical patient.  300 TRD patients per arm."""
+    sc = {"name": "fade", "duration": "10 d", "output_interval": "6 h", "solver": {"engine": "compiled"},
+          "population": {"n": 300, "seed": 5, "diagnosis": "trd"},
+          "arms": {"ketamine": {"regimen": ket()}, "saline": {"regimen": [{"drug": "placebo", **INF}]}}}
+    res = nmdalab.simulate(sc, model=default_model(LAYERS))
+    drop = res["madrs"].sel(arm="saline").values.mean(axis=0) - res["madrs"].sel(arm="ketamine").values.mean(axis=0)
+    assert drop[-1] < 0.35 * drop.max()
+
+
 def test_ketamine_beats_midazolam_beats_saline(trial):
     k24 = int(np.argmin(abs(trial.time - 24)))
     ch = {a: madrs(trial, a)[k24] - madrs(trial, a)[0] for a in ("ketamine", "midazolam", "saline")}

@@ -56,15 +56,36 @@ def test_correlated_random_effects_have_the_declared_correlation():
 
 
 def test_bad_correlations_are_refused(tmp_path):
+    from dataclasses import replace
+
     import pytest
 
+    import nmdalab
     from nmdalab import parameters
     from nmdalab.errors import ParameterError
+    from nmdalab.model.registry import default_model
 
     f = tmp_path / "p.yaml"
     f.write_text("a.x: {value: 1, unit: '1', grade: D, source: 'assumed: test', iiv: 0.5, iiv_correlation: {a.y: 1.2}}\n")
     with pytest.raises(ParameterError, match="a.x.*a.y.*strictly between -1 and 1"):
         parameters.load(str(f))
+    for text, msg in (("{value: 1, unit: '1', grade: D, source: 'assumed: t', iiv: -0.5}", "iiv -0.5; allowed: >= 0"),
+                      ("{value: 1, unit: '1', grade: D, source: 'assumed: t', iiv_correlation: {a.y: 0.5}}", "no iiv"),
+                      ("{value: 1, unit: '1', grade: D, source: 'assumed: t', iiv: 0.5, iiv_correlation: {a.x: 0.5}}",
+                       "itself")):
+        f.write_text(f"a.x: {text}\n")
+        with pytest.raises(ParameterError, match=msg):
+            parameters.load(str(f))
+    # a misspelt partner is an error at bind, not a silently independent random effect
+    ps = nmdalab.load_parameters("human")
+    bad = ps["plasticity.k_synaptic_turnover"]
+    ps.parameters[bad.name] = replace(bad, iiv_correlation=(("mood.responsivness", -0.9),))
+    with pytest.raises(ParameterError, match="mood.responsivness"):
+        ps.bind(default_model(("pk", "magnesium", "nmda", "circuit", "plasticity", "mood")))
+    # the same pair declared twice with different values (0 included)
+    with pytest.raises(ParameterError, match="given twice"):
+        population.sample("a", 1, 2, 3, True, None, None, 70.0, 2, np.ones(2), names=["a", "b"],
+                          correlation=((0, 1, 0.0), (1, 0, 0.5)))
     # three pairwise correlations that no joint normal can have
     with pytest.raises(ParameterError, match="not positive definite"):
         population.sample("a", 1, 2, 3, True, None, None, 70.0, 3, np.ones(3), names=["a", "b", "c"],

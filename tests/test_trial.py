@@ -124,6 +124,13 @@ def test_resume_refuses_a_different_trial(baseline, model, tmp_path):
     trial.run_trial(SCENARIO, 2, out, chunk_size=CHUNK, model=model)
     with pytest.raises(ScenarioError, match="different trial"):
         trial.run_trial(SCENARIO, 4, out, chunk_size=CHUNK, model=model, resume=True)
+    # same scenario, but the parameter files changed since the first chunks were written
+    manifest = out / "trial.json"
+    key = json.loads(manifest.read_text())
+    key["parameters_hash"] = {arm: "0" * 16 for arm in key["parameters_hash"]}
+    manifest.write_text(json.dumps(key))
+    with pytest.raises(ScenarioError, match="parameters differ"):
+        trial.run_trial(SCENARIO, 2, out, chunk_size=CHUNK, model=model, resume=True)
 
 
 def test_chunk_size_does_not_change_the_numbers(baseline, model, tmp_path):

@@ -88,7 +88,11 @@ def standard_normal_keyed(seed: int, arm_index: int, index: int, key: int) -> fl
 
 def _correlation_factor(varying, correlation, names):
     """``(order, L)``: the varying parameters that take part in a correlation, declaring ones last,
-    and the Cholesky factor of their correlation matrix; ``(None, None)`` when there is none."""
+    and the Cholesky factor of their correlation matrix; ``(None, None)`` when there is none.
+
+    Declaring parameters come after the others in model order, so when several declare, each one's
+    draw depends on those before it in that order (a parameter set with one declaring parameter, as
+    the bundled ones, has no such dependence)."""
     vary = set(int(j) for j in varying)
     pairs = [(int(j), int(k), float(r)) for j, k, r in correlation if j in vary and k in vary]
     if not pairs:
@@ -98,12 +102,14 @@ def _correlation_factor(varying, correlation, names):
     order = sorted(involved - declaring) + sorted(declaring)
     pos = {j: n for n, j in enumerate(order)}
     R = np.eye(len(order))
+    given = {}
     for j, k, r in pairs:
-        a, b = pos[j], pos[k]
-        if R[a, b] not in (0.0, r):
+        pair = frozenset((j, k))
+        if pair in given and given[pair] != r:
             raise ParameterError(f"iiv_correlation between {names[j]} and {names[k]} is given twice "
-                                 f"({R[a, b]:g} and {r:g})")
-        R[a, b] = R[b, a] = r
+                                 f"({given[pair]:g} and {r:g})")
+        given[pair] = r
+        R[pos[j], pos[k]] = R[pos[k], pos[j]] = r
     try:
         L = np.linalg.cholesky(R)
     except np.linalg.LinAlgError:

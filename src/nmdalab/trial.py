@@ -236,13 +236,18 @@ def run_trial(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / CHUNK_DIR).mkdir(exist_ok=True)
-    key = {"scenario": raw, "n": n, "chunk_size": chunk_size, "model_hash": model.hash(), "nmdalab_version": __version__}
+    from .simulate import parameter_set
+
+    # the parameters each arm will be simulated with (a changed parameter file must not mix into a resumed trial)
+    par_hash = {arm: parameter_set(sc.species, {d.drug for d in doses}).hash() for arm, doses in sc.arms.items()}
+    key = {"scenario": raw, "n": n, "chunk_size": chunk_size, "model_hash": model.hash(), "parameters_hash": par_hash,
+           "nmdalab_version": __version__}
     manifest = out / "trial.json"
     existing = sorted((out / CHUNK_DIR).glob("arm*.parquet"))
     if manifest.exists() and resume:
         old = json.loads(manifest.read_text())
         if {k: old.get(k) for k in key} != key:
-            raise ScenarioError(f"{out} holds a different trial (scenario, n, chunk size or model differ); "
+            raise ScenarioError(f"{out} holds a different trial (scenario, n, chunk size, model or parameters differ); "
                                 "use a new --out directory")
     elif existing:
         raise ScenarioError(f"{out} already holds trial chunks; use --resume to finish it or a new --out directory")

@@ -102,7 +102,10 @@ class ParameterSet:
         names = [p.name for p in model.parameters]
         for j, spec in enumerate(model.parameters):
             for other, rho in self.parameters[spec.name].iiv_correlation:
-                if other in names:  # a partner outside this model (layer not loaded) has no random effect here
+                if other not in self.parameters:
+                    raise ParameterError(f"parameter '{spec.name}' iiv_correlation names '{other}', which is not in "
+                                         f"set {self.name}")
+                if other in names:  # a partner of a layer this model leaves out has no random effect here
                     corr.append((j, names.index(other), rho))
         ref = self.meta.get("reference_weight", {"value": 70, "unit": "kg"})
         return BoundParameters(
@@ -225,6 +228,8 @@ def _correlations(origin: str, key: str, raw) -> tuple:
                              f"{{other.parameter: rho}}, got {raw!r}")
     out = []
     for other, rho in raw.items():
+        if other == key:
+            raise ParameterError(f"{origin}: parameter '{key}' iiv_correlation names the parameter itself")
         try:
             rho = float(rho)
         except (TypeError, ValueError):
@@ -256,6 +261,11 @@ def _load_one(name: str) -> ParameterSet:
                 raise ParameterError(f"{origin}: parameter '{key}' lacks '{field}'")
         if entry["grade"] not in GRADES:
             raise ParameterError(f"{origin}: parameter '{key}' has grade {entry['grade']!r}; allowed {GRADES}")
+        iiv = float(entry.get("iiv", 0.0))
+        if iiv < 0:
+            raise ParameterError(f"{origin}: parameter '{key}' has iiv {iiv:g}; allowed: >= 0 (an SD)")
+        if entry.get("iiv_correlation") and iiv == 0:
+            raise ParameterError(f"{origin}: parameter '{key}' has an iiv_correlation but no iiv")
         for full in _expand(key):
             params[full] = Parameter(
                 name=full,
@@ -263,7 +273,7 @@ def _load_one(name: str) -> ParameterSet:
                 unit=str(entry["unit"]),
                 source=str(entry["source"]),
                 grade=str(entry["grade"]),
-                iiv=float(entry.get("iiv", 0.0)),
+                iiv=iiv,
                 iiv_kind=str(entry.get("iiv_kind", "lognormal")),
                 iiv_correlation=_correlations(origin, key, entry.get("iiv_correlation")),
                 allometry=float(entry.get("allometry", 0.0)),

@@ -137,10 +137,14 @@ def effect_size(at: str = "24 h", control: str = "saline") -> float:
 
     res = _trial()
     k = int(np.argmin(np.abs(res.time - to(at, "h", "at"))))
-    ch = {a: res["madrs"].sel(arm=a).values[:, k] - res["madrs"].sel(arm=a).values[:, 0] for a in ("ketamine", control)}
-    n = ch["ketamine"].size
-    sd = np.sqrt((ch["ketamine"].var(ddof=1) + ch[control].var(ddof=1)) / 2)
-    return float((ch[control].mean() - ch["ketamine"].mean()) / sd * (1 - 3 / (4 * 2 * n - 9)))
+    ch = {}
+    for a in ("ketamine", control):
+        v = res["madrs"].sel(arm=a).values
+        d = v[:, k] - v[:, 0]
+        ch[a] = d[np.isfinite(d)]  # a patient whose solve failed is left out, as by the trial endpoints
+    n1, n2 = ch["ketamine"].size, ch[control].size
+    sd = np.sqrt(((n1 - 1) * ch["ketamine"].var(ddof=1) + (n2 - 1) * ch[control].var(ddof=1)) / (n1 + n2 - 2))
+    return float((ch[control].mean() - ch["ketamine"].mean()) / sd * (1 - 3 / (4 * (n1 + n2) - 9)))
 
 
 def effect_size_ratio(at: str = "168 h", reference: str = "24 h", control: str = "saline") -> float:
