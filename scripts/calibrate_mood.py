@@ -45,6 +45,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy.interpolate import interp1d
 from scipy.optimize import minimize, minimize_scalar
 from scipy.stats import norm
 
@@ -130,14 +131,13 @@ class States:
             # states are the last n_states variables (some share a name with an output)
             ys.append(np.stack([np.asarray(res.data.values[a][0][k][:, -n_states:]).T for a in range(len(res.arms))]))
         self.arms = list(res.arms)
-        self.y = np.stack(ys)  # (grid, arm, state, time)
+        y = np.stack(ys)  # (grid, arm, state, time)
+        self._interp = [interp1d(self.log_grid, y[:, a], axis=0) for a in range(len(self.arms))]
 
     def at(self, arm: int, log_k: np.ndarray) -> np.ndarray:
-        """States ``(n_pop, n_states, n_times)`` of arm ``arm`` at the log return rates ``log_k``."""
-        step = self.log_grid[1] - self.log_grid[0]
-        pos = np.clip((log_k - self.log_grid[0]) / step, 0.0, DURATION_GRID - 1 - 1e-9)
-        i, w = pos.astype(int), (pos - pos.astype(int))[:, None, None]
-        return self.y[i, arm] * (1 - w) + self.y[i + 1, arm] * w
+        """States ``(n_pop, n_states, n_times)`` of arm ``arm`` at the log return rates ``log_k``
+        (linear in the log rate; rates beyond the grid take its end values)."""
+        return self._interp[arm](np.clip(log_k, self.log_grid[0], self.log_grid[-1]))
 
 
 def population_scores(st: States, x, quad=QUAD):

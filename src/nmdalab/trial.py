@@ -223,6 +223,7 @@ def run_trial(
     """
     from . import __version__
     from .scenario import Scenario, load_scenario
+    from .simulate import parameter_set
 
     if n < 1 or chunk_size < 1:
         raise ScenarioError("n and chunk_size must be at least 1")
@@ -236,8 +237,6 @@ def run_trial(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / CHUNK_DIR).mkdir(exist_ok=True)
-    from .simulate import parameter_set
-
     # the parameters each arm will be simulated with (a changed parameter file must not mix into a resumed trial)
     par_hash = {arm: parameter_set(sc.species, {d.drug for d in doses}).hash() for arm, doses in sc.arms.items()}
     key = {"scenario": raw, "n": n, "chunk_size": chunk_size, "model_hash": model.hash(), "parameters_hash": par_hash,

@@ -99,7 +99,7 @@ class ParameterSet:
             omega.append(par.iiv)
             kinds.append(par.iiv_kind)
             allo.append(par.allometry)
-        names = [p.name for p in model.parameters]
+        names = [spec.name for spec in model.parameters]
         for j, spec in enumerate(model.parameters):
             for other, rho in self.parameters[spec.name].iiv_correlation:
                 if other not in self.parameters:
@@ -109,7 +109,7 @@ class ParameterSet:
                     corr.append((j, names.index(other), rho))
         ref = self.meta.get("reference_weight", {"value": 70, "unit": "kg"})
         return BoundParameters(
-            names=[p.name for p in model.parameters],
+            names=names,
             typical=np.array(values),
             omega=np.array(omega),
             logit=np.array([k == "logit" for k in kinds]),

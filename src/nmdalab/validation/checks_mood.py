@@ -131,17 +131,12 @@ def odds_ratio(at: str = "24 h") -> float:
 
 
 def effect_size(at: str = "24 h", control: str = "saline") -> float:
-    """Hedges' g of the MADRS change from baseline, ketamine vs ``control`` (positive: ketamine
-    better): difference of the mean changes over the pooled SD, small-sample factor 1 - 3/(4(2n) - 9)."""
-    from ..units import to
-
+    """Hedges' g of the MADRS change from baseline at ``at``, ketamine vs ``control`` (positive:
+    ketamine better): difference of the mean changes over the pooled SD, small-sample factor
+    1 - 3/(4(n1 + n2) - 9); patients whose solve failed are left out, as by the trial endpoints."""
     res = _trial()
-    k = int(np.argmin(np.abs(res.time - to(at, "h", "at"))))
-    ch = {}
-    for a in ("ketamine", control):
-        v = res["madrs"].sel(arm=a).values
-        d = v[:, k] - v[:, 0]
-        ch[a] = d[np.isfinite(d)]  # a patient whose solve failed is left out, as by the trial endpoints
+    spec = {"name": "x", "kind": "mean_change", "scale": "madrs", "at": at}
+    ch = {a: v[np.isfinite(v)] for a in ("ketamine", control) for v in [res.endpoint_values(spec, a)]}
     n1, n2 = ch["ketamine"].size, ch[control].size
     sd = np.sqrt(((n1 - 1) * ch["ketamine"].var(ddof=1) + (n2 - 1) * ch[control].var(ddof=1)) / (n1 + n2 - 2))
     return float((ch[control].mean() - ch["ketamine"].mean()) / sd * (1 - 3 / (4 * (n1 + n2) - 9)))
